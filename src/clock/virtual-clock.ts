@@ -29,7 +29,21 @@ export class VirtualClock {
   /** Called whenever the earliest deadline may have moved earlier, so a sleeping main loop can wake. */
   onDeadlineChange: (() => void) | null = null;
 
-  now(): number { return this.ns; }
+  /**
+   * Optional precise source used while the CPU runs a slice: the main loop
+   * installs one that derives the time from the instructions executed so far,
+   * so a device read in the middle of a slice sees time move (a guest timing
+   * the PIT against the TSC needs that). Never earlier than the last advance.
+   */
+  private live: (() => number) | null = null;
+
+  now(): number {
+    const l = this.live;
+    if (l !== null) { const t = l(); if (t > this.ns) return t; }
+    return this.ns;
+  }
+
+  setLiveSource(source: (() => number) | null): void { this.live = source; }
 
   newTimer(callback: (now: number) => void, name = 'timer'): Timer {
     return new Timer(this, callback, name);

@@ -154,7 +154,7 @@ describe('MC146818 RTC', () => {
     expect([c[0x3d], c[0x38]]).toEqual([0x12, 0x30]); // c, a, d: first two nibbles in 0x3d, third in 0x38 high
     expect([c[0x10], c[0x14]]).toEqual([0x40, 0x07]);
     expect([c[0x12], c[0x19], c[0x1b], c[0x1c], c[0x1d], c[0x20], c[0x23], c[0x39]]).toEqual([0xf0, 47, 0x00, 0x04, 16, 0xc8, 63, 1]);
-    fillPcCmos(rtc, { below4g: 3 << 30, above4g: 1 << 30, bootOrder: 'n' });
+    fillPcCmos(rtc, { below4g: 3 * 2 ** 30, above4g: 2 ** 30, bootOrder: 'n' });
     expect([c[0x5b], c[0x5c], c[0x5d]]).toEqual([0x00, 0x40, 0x00]);
     expect([c[0x34], c[0x35]]).toEqual([0x00, 0xbf]);
     expect(() => fillPcCmos(rtc, { below4g: 1 << 20, bootOrder: 'cadn' })).toThrow('Too many boot devices for PC');

@@ -1,0 +1,58 @@
+/**
+ * `file` backend: output to a file (truncated unless append=on), optional
+ * input from `input-path`. Writes are synchronous so nothing is lost if the
+ * emulator dies.
+ */
+import * as fs from 'node:fs';
+import { CharBackend } from './types.js';
+
+export class FileChar implements CharBackend {
+  private fd: number;
+  private inStream: fs.ReadStream | null = null;
+  private cb: ((data: Uint8Array) => void) | null = null;
+
+  constructor(path: string, append: boolean, private readonly inputPath?: string) {
+    try {
+      this.fd = fs.openSync(path, append ? 'a' : 'w', 0o666);
+    } catch (e) {
+      throw new Error(`Could not open '${path}': ${describe(e)}`);
+    }
+    if (inputPath !== undefined && !fs.existsSync(inputPath)) {
+      fs.closeSync(this.fd);
+      throw new Error(`Could not open '${inputPath}': No such file or directory`);
+    }
+  }
+
+  write(data: Uint8Array): void {
+    if (this.fd < 0) return;
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
+  }
+
+  onInput(cb: (data: Uint8Array) => void): void {
+    this.cb = cb;
+    if (this.inputPath !== undefined && !this.inStream) {
+      this.inStream = fs.createReadStream(this.inputPath);
+      this.inStream.on('data', (d) => { if (this.cb) this.cb(d as Buffer); });
+      this.inStream.on('error', () => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.inStream) this.inStream.destroy();
+    if (this.fd >= 0) { fs.closeSync(this.fd); this.fd = -1; }
+  }
+}
+
+export function describe(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT': return 'No such file or directory';
+    case 'EACCES': return 'Permission denied';
+    case 'EISDIR': return 'Is a directory';
+    case 'EADDRINUSE': return 'Address already in use';
+    case 'ECONNREFUSED': return 'Connection refused';
+    case 'ENOTDIR': return 'Not a directory';
+    default: return (e as Error).message ?? String(e);
+  }
+}

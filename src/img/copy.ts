@@ -1,0 +1,216 @@
+/**
+ * The streaming copier behind convert (and commit): walks the sources in
+ * windows of 2 MiB, asks block status to skip zero and unallocated runs,
+ * reads data runs with several windows in flight, finds zero granules with
+ * 32-bit word scans and writes only what must be written, in order.
+ * Memory stays bounded: at most `depth` window buffers exist at once.
+ */
+import type { BlockNode } from '../block/types.js';
+
+export const WINDOW = 2 * 1024 * 1024;
+
+/** Optional capability of a format node: write one guest cluster compressed. */
+export interface CompressWriter {
+  writeCompressed(offset: number, data: Uint8Array): Promise<void>;
+}
+
+export function canCompress(n: BlockNode): n is BlockNode & CompressWriter {
+  return typeof (n as Partial<CompressWriter>).writeCompressed === 'function';
+}
+
+export interface CopySource {
+  node: BlockNode;
+  size: number;
+}
+
+export interface CopyPlan {
+  sources: CopySource[];
+  target: BlockNode;
+  /** Zero runs at least this long are not written; 0 = write everything (fully allocate). */
+  minSparse: number;
+  /** Target reads as zeros where nothing is written (fresh image without backing). */
+  targetZeroInit: boolean;
+  /** Copy only what the top layer of each source allocates (convert -B). */
+  topOnly: boolean;
+  compress: boolean;
+  /** Target allocation unit (cluster size, or 4096 for raw). */
+  granule: number;
+  depth?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Error raised while copying, with qemu-img's wording. */
+export class CopyError extends Error {}
+
+const KIND_DATA = 0;
+const KIND_ZERO = 1;
+const KIND_SKIP = 2;
+
+interface Window {
+  src: CopySource;
+  srcOff: number;
+  tgtOff: number;
+  len: number;
+}
+
+interface Prepared {
+  w: Window;
+  /** One kind per granule. */
+  kinds: Uint8Array;
+  buf: Uint8Array | null;
+}
+
+/** True when buf[from, to) is all zero; from/to multiples of 4 (buffer offset 8-aligned). */
+export function isZeroRange(words: Uint32Array, from: number, to: number): boolean {
+  let i = from >>> 2;
+  const end = to >>> 2;
+  // unrolled by 4: most data granules exit on the first word
+  for (; i + 4 <= end; i += 4) {
+    if ((words[i]! | words[i + 1]! | words[i + 2]! | words[i + 3]!) !== 0) return false;
+  }
+  for (; i < end; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
+export async function copyImage(plan: CopyPlan): Promise<void> {
+  const g = plan.granule;
+  const depth = plan.depth ?? 4;
+  const total = plan.sources.reduce((a, s) => a + s.size, 0);
+  const windows: Window[] = [];
+  let tgt = 0;
+  for (const s of plan.sources) {
+    for (let off = 0; off < s.size; off += WINDOW) {
+      windows.push({ src: s, srcOff: off, tgtOff: tgt + off, len: Math.min(WINDOW, s.size - off) });
+    }
+    tgt += s.size;
+  }
+  const pool: Uint8Array[] = [];
+  const getBuf = () => pool.pop() ?? new Uint8Array(WINDOW);
+
+  const prepare = async (w: Window): Promise<Prepared> => {
+    const n = Math.ceil(w.len / g);
+    const kinds = new Uint8Array(n);
+    // block status runs, classified per granule (a granule is data if any part is)
+    const node = w.src.node;
+    let pos = w.srcOff;
+    const end = w.srcOff + w.len;
+    let anyData = false;
+    kinds.fill(255);
+    while (pos < end) {
+      let st;
+      try {
+        st = await node.blockStatus(pos, end - pos);
+      } catch (e) {
+        throw new CopyError(`error while reading block status at offset ${pos}: ${(e as Error).message}`);
+      }
+      const len = st.length > 0 ? Math.min(st.length, end - pos) : end - pos;
+      let kind: number;
+      if (plan.topOnly && (!st.allocated || st.depth > 0)) kind = KIND_SKIP;
+      else if (st.zero) kind = KIND_ZERO;
+      else kind = KIND_DATA;
+      if (plan.minSparse === 0 && kind === KIND_ZERO) kind = KIND_DATA;
+      const a = Math.floor((pos - w.srcOff) / g);
+      const b = Math.ceil((pos + len - w.srcOff) / g);
+      for (let i = a; i < b; i++) {
+        const cur = kinds[i]!;
+        // priority: data > zero > skip
+        if (cur === 255 || kind < cur) kinds[i] = kind;
+      }
+      if (kind === KIND_DATA) anyData = true;
+      pos += len;
+    }
+    if (!anyData) return { w, kinds, buf: null };
+    const buf = getBuf();
+    const view = buf.subarray(0, w.len);
+    try {
+      await node.read(w.srcOff, view);
+    } catch (e) {
+      pool.push(buf);
+      throw new CopyError(`error while reading at byte ${w.tgtOff}: ${(e as Error).message}`);
+    }
+    if (plan.minSparse > 0) {
+      const words = new Uint32Array(buf.buffer, buf.byteOffset, WINDOW >>> 2);
+      for (let i = 0; i < n; i++) {
+        if (kinds[i] !== KIND_DATA) continue;
+        const from = i * g;
+        const to = Math.min(w.len, from + g);
+        if ((to & 3) === 0 ? isZeroRange(words, from, to) : view.subarray(from, to).every((x) => x === 0)) {
+          kinds[i] = KIND_ZERO;
+        }
+      }
+      // zero runs shorter than minSparse between data are written as data
+      if (plan.minSparse > g && !plan.compress) {
+        let i = 0;
+        while (i < n) {
+          if (kinds[i] !== KIND_ZERO) { i++; continue; }
+          let j = i;
+          while (j < n && kinds[j] === KIND_ZERO) j++;
+          const bounded = i > 0 && j < n && kinds[i - 1] === KIND_DATA && kinds[j] === KIND_DATA;
+          if (bounded && (j - i) * g < plan.minSparse) kinds.fill(KIND_DATA, i, j);
+          i = j;
+        }
+      }
+    }
+    return { w, kinds, buf };
+  };
+
+  const target = plan.target;
+  const compressor = plan.compress && canCompress(target) ? target : null;
+  let done = 0;
+
+  const commit = async (p: Prepared): Promise<void> => {
+    const { w, kinds, buf } = p;
+    const n = kinds.length;
+    let i = 0;
+    try {
+      while (i < n) {
+        const k = kinds[i]!;
+        let j = i + 1;
+        while (j < n && kinds[j] === k) j++;
+        const from = i * g;
+        const to = Math.min(w.len, j * g);
+        if (k === KIND_DATA) {
+          if (compressor) {
+            for (let c = i; c < j; c++) {
+              const cf = c * g;
+              const ct = Math.min(w.len, cf + g);
+              let data = buf!.subarray(cf, ct);
+              if (data.length < g) {
+                const padded = new Uint8Array(g);
+                padded.set(data);
+                data = padded;
+              }
+              await compressor.writeCompressed(w.tgtOff + cf, data);
+            }
+          } else {
+            await target.write(w.tgtOff + from, buf!.subarray(from, to));
+          }
+        } else if (k === KIND_ZERO && !plan.targetZeroInit) {
+          await target.writeZeroes(w.tgtOff + from, to - from, true);
+        }
+        i = j;
+      }
+    } catch (e) {
+      if (e instanceof CopyError) throw e;
+      throw new CopyError(`error while writing at byte ${w.tgtOff + i * g}: ${(e as Error).message}`);
+    } finally {
+      if (buf) pool.push(buf);
+    }
+    done += w.len;
+    plan.onProgress?.(done, total);
+  };
+
+  const inflight: Promise<Prepared>[] = [];
+  let next = 0;
+  const launch = () => {
+    const p = prepare(windows[next++]!);
+    p.catch(() => { /* surfaced when awaited */ });
+    inflight.push(p);
+  };
+  while (next < windows.length && inflight.length < depth) launch();
+  while (inflight.length > 0) {
+    const p = await inflight.shift()!;
+    if (next < windows.length) launch();
+    await commit(p);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Write locks between qemu-ts processes (and within one process).
+ *
+ * QEMU uses OFD byte-range locks, which Node cannot take. Instead a writer
+ * creates an exclusive lock file in os.tmpdir() named after the image's
+ * device and inode, holding the owner's pid. A lock whose owner is dead is
+ * stale and is taken over. Locks are dropped on close and at process exit.
+ */
+import { openSync, writeSync, closeSync, readFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlockError } from './errors.js';
+
+const held = new Set<string>();
+let exitHook = false;
+
+function lockPath(dev: bigint, ino: bigint): string {
+  return join(tmpdir(), `qemu-ts-lock-${dev.toString(16)}-${ino.toString(16)}`);
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Text qemu-img prints when the write lock is taken. */
+export function lockErrorText(filename: string): string {
+  return `Failed to get "write" lock\nIs another process using the image [${filename}]?`;
+}
+
+export class WriteLock {
+  private constructor(private readonly path: string) {}
+
+  /** Take the write lock of the file (dev, ino); throws BlockError (lockErrorText) when held. */
+  static acquire(dev: bigint, ino: bigint, filename: string): WriteLock {
+    const path = lockPath(dev, ino);
+    if (held.has(path)) throw new BlockError(lockErrorText(filename));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o644);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        held.add(path);
+        if (!exitHook) {
+          exitHook = true;
+          process.on('exit', () => {
+            for (const p of held) {
+              try { unlinkSync(p); } catch { /* already gone */ }
+            }
+          });
+        }
+        return new WriteLock(path);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') return new WriteLock(''); // no lock dir: run unlocked
+      }
+      let owner = NaN;
+      try { owner = parseInt(readFileSync(path, 'utf8'), 10); } catch { /* vanished or unreadable */ }
+      if (pidAlive(owner) && owner !== process.pid) throw new BlockError(lockErrorText(filename));
+      if (owner === process.pid && held.has(path)) throw new BlockError(lockErrorText(filename));
+      try { unlinkSync(path); } catch { /* someone else removed it */ }
+    }
+    throw new BlockError(lockErrorText(filename));
+  }
+
+  release(): void {
+    if (!this.path || !held.has(this.path)) return;
+    held.delete(this.path);
+    try { unlinkSync(this.path); } catch { /* gone */ }
+  }
+}

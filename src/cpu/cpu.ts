@@ -75,6 +75,7 @@ export class Cpu extends Protect implements FpuHost {
   private ea = 0;
   private eaSeg = DS;
   private mulHi = 0;
+  private longInsn = false;
 
   constructor(mem: MemoryBus, io: IoBus, model: CpuModel) {
     super(mem);
@@ -100,6 +101,7 @@ export class Cpu extends Protect implements FpuHost {
     }
     this.segSel[CS] = 0xf000; this.segBase[CS] = 0xffff0000 | 0; this.segAR[CS] = 0x9b;
     this.csD = false;
+    this.fetchMax = 0xffff; this.longInsn = false;
     this.modeChanged();
     this.eip = 0xfff0;
     this.gdtBase = 0; this.gdtLimit = 0xffff; this.idtBase = 0; this.idtLimit = 0x3ff;
@@ -243,7 +245,7 @@ export class Cpu extends Protect implements FpuHost {
   // ---------------------------------------------------------------- fetch
   private fetch8(): number {
     const ip = this.eip;
-    if (ip > this.segLimit[CS]!) this.fault(EX_GP, 0);
+    if (ip > this.fetchMax) this.fault(EX_GP, 0);
     const lin = (this.segBase[CS]! + ip) | 0;
     const h = this.tR[lin >>> 12]!;
     this.eip = ip + 1;
@@ -253,7 +255,7 @@ export class Cpu extends Protect implements FpuHost {
   private fetch16(): number {
     const ip = this.eip;
     const lin = (this.segBase[CS]! + ip) | 0;
-    if ((lin & 0xfff) !== 0xfff && ip + 1 <= this.segLimit[CS]!) {
+    if ((lin & 0xfff) !== 0xfff && ip + 1 <= this.fetchMax) {
       const h = this.tR[lin >>> 12]!;
       if (h >= 0) { this.eip = ip + 2; const i = h + (lin & 0xfff); return this.ram[i]! | (this.ram[i + 1]! << 8); }
     }
@@ -263,7 +265,7 @@ export class Cpu extends Protect implements FpuHost {
   private fetch32(): number {
     const ip = this.eip;
     const lin = (this.segBase[CS]! + ip) | 0;
-    if ((lin & 0xfff) <= 0xffc && ip + 3 <= this.segLimit[CS]!) {
+    if ((lin & 0xfff) <= 0xffc && ip + 3 <= this.fetchMax) {
       const h = this.tR[lin >>> 12]!;
       if (h >= 0) {
         this.eip = ip + 4; const r = this.ram, i = h + (lin & 0xfff);
@@ -600,6 +602,7 @@ export class Cpu extends Protect implements FpuHost {
 
   // ---------------------------------------------------------------- one instruction
   private step(): void {
+    if (this.longInsn) { this.longInsn = false; this.fetchMax = this.segLimit[CS]!; }
     this.startEip = this.eip;
     this.startEsp = this.r32[4]!;
     this.noTrap = false;
@@ -627,7 +630,11 @@ export class Cpu extends Protect implements FpuHost {
           this.exec(b);
           return;
       }
-      if (this.eip - this.startEip >= 15) this.fault(EX_GP, 0);
+      if (this.eip - this.startEip >= 4 && !this.longInsn) {
+        // many prefixes: limit fetching so that the whole instruction stays within 15 bytes
+        this.longInsn = true;
+        this.fetchMax = Math.min(this.segLimit[CS]!, this.startEip + 14);
+      }
     }
   }
 
@@ -1671,6 +1678,7 @@ export class Cpu extends Protect implements FpuHost {
       this.segSel[i] = g.sel; this.segBase[i] = g.base | 0; this.segLimit[i] = g.limit; this.segAR[i] = g.ar;
     }
     this.csD = (this.segAR[CS]! & 0x4000) !== 0;
+    this.fetchMax = this.segLimit[CS]!; this.longInsn = false;
     this.modeChanged();
     this.halted = s.halted; this.inhibit = s.inhibit; this.nmiPending = s.nmiPending; this.nmiBlocked = s.nmiBlocked;
     this.a20Mask = s.a20 ? -1 : ~0x100000;

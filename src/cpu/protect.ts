@@ -17,6 +17,8 @@ export const TS_JMP = 0, TS_CALL = 1, TS_IRET = 2, TS_INT = 3;
 export class Protect extends Mmu {
   /** Default operand/address size of CS (true = 32-bit). */
   csD = false;
+  /** Highest EIP instruction fetch may use: the CS limit, or less while a prefixed instruction nears 15 bytes. */
+  fetchMax = 0xffff;
   /** Selector-error fields of the last descriptor read. */
   dLo = 0; dHi = 0;
   /** EIP and ESP at the start of the current instruction (faults restart there). */
@@ -86,7 +88,7 @@ export class Protect extends Mmu {
     this.segBase[seg] = sel << 4;
     if ((this.flags & VM) !== 0) { this.segLimit[seg] = 0xffff; this.segAR[seg] = seg === CS ? 0xfb : 0xf3; }
     else if (this.segAR[seg] === 0) this.segAR[seg] = seg === CS ? 0x9b : 0x93;
-    if (seg === CS) this.csD = (this.segAR[CS]! & 0x4000) !== 0;
+    if (seg === CS) { this.csD = (this.segAR[CS]! & 0x4000) !== 0; this.fetchMax = this.segLimit[CS]!; }
     this.segFast(seg);
   }
 
@@ -97,7 +99,7 @@ export class Protect extends Mmu {
     this.segBase[seg] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[seg] = limit;
     this.segAR[seg] = (hi >>> 8) & 0xf0ff;
-    if (seg === CS) this.csD = (hi & 0x400000) !== 0;
+    if (seg === CS) { this.csD = (hi & 0x400000) !== 0; this.fetchMax = limit; }
     this.segFast(seg);
   }
 

@@ -1,0 +1,59 @@
+import { describe, it, expect } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ASM_DIR, assemble, qemuAvailable, runOnCore, runOnQemu } from './programs.js';
+
+/**
+ * Lines where QEMU 7.2 deviates from real CPUs (issue 4 lists them); the
+ * expected text comes from the Intel SDM / AMD APM instead.
+ */
+const MANUAL: Record<string, Record<string, { line: string; why: string }>> = {
+  pmode: {
+    limit: { line: 'limit: #0d err=00000000', why: 'SDM 3A 5.3: data access beyond the segment limit raises #GP(0); QEMU skips data limit checks' },
+    expdown: { line: 'expdown: ok #0d err=00000000', why: 'SDM 3A 5.3: expand-down segment, offsets <= limit are invalid' },
+    rodata: { line: 'rodata: read #0d err=00000000', why: 'SDM 3A 5.4: write to a read-only data segment raises #GP(0); QEMU skips type checks' },
+    nullseg: { line: 'nullseg: loaded #0d err=00000000', why: 'SDM 3A 5.4.1: access through a null selector raises #GP(0)' },
+    lockmov: { line: 'lockmov: #06 err=00000000', why: 'SDM 2A LOCK: #UD unless the destination is a lockable read-modify-write' },
+  },
+  paging: {
+    pde_a: { line: 'pde_a: #0e err=00000000 cr2=00c0000000000000', why: 'a walk that ends in a not-present PTE does not set the PDE accessed bit (QEMU sets it)' },
+  },
+  v86: {
+    v86b: {
+      line: 'v86b:+ int3100000000000006b40000f00000023202000070000000000000001111000020000000333300004444< gp92/cd gp00/a1> gp00/f4',
+      why: 'SDM 3B 20.2: V86 segments have a 64 KiB limit; a word at offset FFFFh raises #GP(0) (QEMU skips data limit checks)',
+    },
+  },
+};
+
+function applyManual(name: string, out: string): string {
+  const ov = MANUAL[name] ?? {};
+  return out.split('\n').map((l) => {
+    const key = l.split(':')[0]!;
+    return ov[key] !== undefined ? ov[key].line : l;
+  }).join('\n');
+}
+
+const PROGRAMS = ['pmode', 'paging', 'v86'];
+const haveQemu = qemuAvailable();
+
+describe('nasm CPU test programs (expected output = QEMU 7.2, corrected by the manuals where QEMU deviates)', () => {
+  for (const name of PROGRAMS) {
+    it(name, () => {
+      const image = assemble(name);
+      const ours = runOnCore(image);
+      expect(ours.tripleFault, 'triple fault').toBe(false);
+      expect(ours.exited, `program did not reach the exit port; output:\n${ours.output}`).toBe(true);
+      const goldenPath = join(ASM_DIR, `${name}.expected`);
+      let expected: string;
+      if (haveQemu) {
+        expected = applyManual(name, runOnQemu(image));
+        if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) writeFileSync(goldenPath, expected);
+        expect(readFileSync(goldenPath, 'latin1'), 'stored expectation is stale (UPDATE_GOLDEN=1)').toBe(expected);
+      } else {
+        expected = readFileSync(goldenPath, 'latin1');
+      }
+      expect(ours.output).toBe(expected);
+    });
+  }
+});

@@ -25,6 +25,8 @@ export class Dma8237 extends ByteIoDevice {
   /** Per controller: command, status, mask, request, flip-flop, temp. */
   command = [0, 0]; status = [0, 0]; mask = [0xf, 0xf]; flip = [false, false]; temp = [0, 0];
   private dreq = 0;
+  /** Channels whose last transfer call reached terminal count. */
+  private tcLast = 0;
   private readonly handlers: ((() => void) | null)[] = new Array(8).fill(null);
   private running = false;
 
@@ -56,8 +58,8 @@ export class Dma8237 extends ByteIoDevice {
   /** Units (bytes, or words on 4-7) left before terminal count. */
   remaining(n: number): number { return this.ch[n]!.count + 1; }
   autoInit(n: number): boolean { return (this.ch[n]!.mode & 0x10) !== 0; }
-  /** Terminal count reached since the status register was last read? */
-  tc(n: number): boolean { return ((this.status[n >> 2]! >> (n & 3)) & 1) !== 0; }
+  /** Did the last writeMemory/readMemory on channel `n` reach terminal count? */
+  tc(n: number): boolean { return ((this.tcLast >> n) & 1) !== 0; }
 
   private run(): void {
     if (this.running) return;
@@ -80,6 +82,7 @@ export class Dma8237 extends ByteIoDevice {
     const c = this.ch[n]!, wide = n >= 4, unit = wide ? 2 : 1;
     const dec = (c.mode & 0x20) !== 0;
     let done = 0;
+    this.tcLast &= ~(1 << n);
     if (this.isMasked(n)) return 0;
     while (done + unit <= len) {
       const left = (c.count + 1) * unit; // bytes until TC
@@ -100,6 +103,7 @@ export class Dma8237 extends ByteIoDevice {
       c.count = (c.count - units) & 0xffff;
       if (c.count === 0xffff) { // terminal count
         this.status[n >> 2]! |= 1 << (n & 3);
+        this.tcLast |= 1 << n;
         if (c.mode & 0x10) { c.addr = c.baseAddr; c.count = c.baseCount; }
         else this.mask[n >> 2]! |= 1 << (n & 3);
         break;

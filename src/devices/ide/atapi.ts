@@ -207,8 +207,8 @@ export class AtapiDrive {
         page[0] = 0x0e; page[1] = 14;
         break;
       case 0x2a: {
-        page = new Uint8Array(20);
-        page[0] = 0x2a; page[1] = 18;
+        page = new Uint8Array(22);
+        page[0] = 0x2a; page[1] = 20;
         page[2] = 0x3b; // reads CD-R/RW, DVD-ROM/R/RAM
         page[4] = 0x71; // audio play, multisession, mode 2 forms
         page[5] = 3 << 5;
@@ -292,9 +292,8 @@ export class AtapiDrive {
         b[q + 1] = 0x16; b[q + 2] = 0xaa; addr(q + 4, total); q += 8;
         break;
       }
-      case 1: // session info: one session, first track 1 at LBA 0
-        b[2] = 1; b[3] = 1; b[5] = 0x14; b[6] = 1;
-        addr(8, 0);
+      case 1: // session info: one session; QEMU leaves the track descriptor zeroed
+        b[2] = 1; b[3] = 1;
         q = 12;
         break;
       case 2: { // raw TOC: A0, A1, A2 and track 1 descriptors of session 1

@@ -211,6 +211,8 @@ interface DmaRequest {
   drive: IdeDrive;
   /** ATA: true = WRITE DMA (memory to disk). */
   write: boolean;
+  /** DATA SET MANAGEMENT (TRIM): the data is a list of LBA ranges to discard. */
+  trim?: boolean;
   /** ATAPI reply data, or null for ATA sector transfers. */
   atapi: AtapiData | null;
 }
@@ -507,6 +509,10 @@ export class IdeChannel {
         if (!this.rangeOk(d, d.getSector(), d.nsector)) return this.abort(d);
         return this.startDma({ drive: d, write, atapi: null });
       }
+      case 0x06: // DATA SET MANAGEMENT: TRIM ranges arrive by DMA, as QEMU
+        if (!hd || d.feature !== 0x01) return this.abort(d);
+        d.setCount(true);
+        return this.startDma({ drive: d, write: true, atapi: null, trim: true });
       case 0x40: case 0x41: case 0x42: // READ VERIFY SECTORS (EXT)
         if (!hd) return this.abort(d);
         d.setCount(cmd === 0x42);
@@ -751,7 +757,10 @@ export class IdeChannel {
       };
       for (let off = 0; off < usable; off += chunk.length) {
         const part = chunk.subarray(0, Math.min(chunk.length, usable - off));
-        if (ata && req.write) {
+        if (req.trim === true) {
+          move(part, false);
+          await this.trim(d, part);
+        } else if (ata && req.write) {
           move(part, false);
           await d.node!.write(lba * 512 + off, part);
         } else {
@@ -765,7 +774,13 @@ export class IdeChannel {
     };
     run().then(() => {
       if (g !== this.gen) return;
-      if (ata) {
+      if (req.trim === true) {
+        d.nsector -= usable / 512;
+        d.status = READY;
+        if (d.nsector !== 0) { dma.finish(false); return; }
+        this.raiseIrq();
+        dma.finish(sg.more);
+      } else if (ata) {
         d.setSector(lba + usable / 512);
         d.nsector -= usable / 512;
         d.status = READY;
@@ -787,6 +802,19 @@ export class IdeChannel {
         for (const f of w) f();
       }
     });
+  }
+
+  /** Discard the ranges of a TRIM payload: 8-byte entries, 48-bit LBA and 16-bit count. */
+  private async trim(d: IdeDrive, buf: Uint8Array): Promise<void> {
+    const nb = d.nbSectors();
+    for (let i = 0; i + 8 <= buf.length; i += 8) {
+      const count = buf[i + 6]! | (buf[i + 7]! << 8);
+      if (count === 0) continue;
+      let lba = 0;
+      for (let k = 5; k >= 0; k--) lba = lba * 256 + buf[i + k]!;
+      if (lba + count > nb) throw new RangeError('TRIM range beyond the end of the disk');
+      await d.node!.writeZeroes(lba * 512, count * 512, true);
+    }
   }
 
   // ---- machine reset and state ----

@@ -116,6 +116,7 @@ export function identifyDisk(id: DiskIdentity): Uint16Array {
   w[66] = 120;
   w[67] = 120;
   w[68] = 120;
+  w[69] = 1 << 14; // deterministic read after TRIM
   w[80] = 0xf0;
   w[81] = 0x16;
   w[82] = (1 << 14) | (1 << 5) | 1;
@@ -131,6 +132,8 @@ export function identifyDisk(id: DiskIdentity): Uint16Array {
   w[101] = Math.floor(n / 0x10000) & 0xffff;
   w[102] = Math.floor(n / 0x100000000) & 0xffff;
   w[103] = Math.floor(n / 0x1000000000000) & 0xffff;
+  w[106] = 0x6000; // one logical sector per physical sector, word valid
+  w[169] = 1; // DATA SET MANAGEMENT TRIM
   return w;
 }
 

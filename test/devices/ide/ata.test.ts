@@ -366,6 +366,32 @@ describe('bus-master DMA (PIIX3)', () => {
     expect(io.read(0xc002, 1) & 1).toBe(0);
   });
 
+  it('discards TRIM ranges sent with DATA SET MANAGEMENT', async () => {
+    const { io, mem, pic, ide, disk } = setup();
+    fillPattern(disk, 64);
+    const zeroed: [number, number, boolean][] = [];
+    (disk as unknown as { writeZeroes: (o: number, l: number, u: boolean) => Promise<void> }).writeZeroes = async (o, l, u) => {
+      zeroed.push([o, l, u]);
+      disk.poke(o, new Uint8Array(l));
+    };
+    const ranges = new Uint8Array(512);
+    ranges.set([10, 0, 0, 0, 0, 0, 4, 0], 0); // LBA 10, 4 sectors
+    ranges.set([40, 0, 0, 0, 0, 0, 1, 0], 8); // LBA 40, 1 sector
+    mem.writeBytes(0x70000, ranges);
+    mem.write32(0x1000, 0x70000); mem.write32(0x1004, 0x80000200);
+    io.write(0xc004, 4, 0x1000);
+    io.write(0x1f6, 1, 0x40); io.write(0x1f1, 1, 0); io.write(0x1f1, 1, 1);
+    io.write(0x1f2, 1, 0); io.write(0x1f2, 1, 1);
+    io.write(0x1f7, 1, 0x06);
+    io.write(0xc000, 1, 0x01);
+    await settle(ide);
+    expect(pic.level[14]).toBe(true);
+    expect(io.read(0x1f7, 1)).toBe(0x50);
+    expect(zeroed).toEqual([[10 * 512, 4 * 512, true], [40 * 512, 512, true]]);
+    expect(disk.peek(10 * 512, 1)[0]).toBe(0);
+    expect(disk.peek(14 * 512, 1)[0]).toBe(pattern(14 * 512));
+  });
+
   it('keeps the secondary channel on IRQ 15 with its own engine at BAR4+8', async () => {
     const { io, mem, pic, ide } = setup();
     const disk2 = new MemDisk(4 * MiB);

@@ -188,7 +188,7 @@ describe('ATAPI CD-ROM', () => {
     const { io, ide } = setup();
     packet(io, [0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 0xff]);
     let r = await reply(io, ide.channels[1]);
-    expect(r.data.length).toBe(28);
+    expect(r.data.length).toBe(30);
     expect(r.data[8]).toBe(0x2a);
     expect((r.data[16]! << 8) | r.data[17]!).toBe(704);
     packet(io, [0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 0xff]);

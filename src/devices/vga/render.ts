@@ -13,7 +13,7 @@
  */
 import type { Framebuffer } from '../../display/framebuffer.js';
 import { frameNs, crtTiming } from './retrace.js';
-import { PLANAR_MASK, lineCompare, startAddress, textLayout, verticalDisplay } from './text.js';
+import { PLANAR_MASK, getTextScreen, lineCompare, startAddress, textLayout, verticalDisplay, type TextScreen } from './text.js';
 import type { Vga } from './vga.js';
 
 const enum Mode { None = -1, Blank = 0, Text = 1, Graphics = 2, Linear = 3 }
@@ -68,6 +68,9 @@ export class VgaRenderer implements Framebuffer {
       default: return this.drawBlank(full);
     }
   }
+
+  /** The screen as text (0 x 0 in graphics modes); for tests and a curses display. */
+  getTextScreen(): TextScreen { return getTextScreen(this.vga); }
 
   /** Force a complete redraw on the next update. */
   invalidate(): void { this.regGen = -1; }

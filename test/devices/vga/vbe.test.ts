@@ -167,4 +167,20 @@ describe('Bochs VBE dispi', () => {
     expect(lines.length).toBeLessThanOrEqual(3); // one 4 KiB page = 1.28 lines of 3200 bytes
     expect(lines).toContain(300);
   });
+
+  it('4 bpp modes are planar: 800x600x16 colours written with write mode 2 through the window', () => {
+    const { io, mem, r } = rig();
+    setMode(io, MODES['12']!);
+    loadDac(io, (i) => [i & 0x3f, 0, 0]);
+    vbeMode(io, 800, 600, 4);
+    expect(dispi(io, 6)).toBe(800);
+    out8(io, 0x3ce, 5); out8(io, 0x3cf, 0x02);
+    out8(io, 0x3ce, 8); out8(io, 0x3cf, 0x80);
+    const addr = 599 * 100 + 12; // last line, pixel 96
+    mem.read8(0xa0000 + addr); mem.write8(0xa0000 + addr, 0x09);
+    r.update();
+    expect([r.width, r.height]).toEqual([800, 600]);
+    expect(pixel(r, 96, 599)).toEqual([c8(MODES['12']!.attr[9]! & 0x3f), 0, 0]);
+    expect(pixel(r, 97, 599)).toEqual([0, 0, 0]);
+  });
 });

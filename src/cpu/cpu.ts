@@ -15,7 +15,7 @@ import type { CpuModel } from './models.js';
 import { cpuSignature, FEAT_FPU, FEAT_FXSR } from './models.js';
 import type { FpuHost, FpuLike } from './fpu-iface.js';
 import {
-  AC, AF, ARITH, CF, CS, DF, DS, ES, FS, GS, ID, IF, IOPL, L_ADC, L_ADD, L_DEC, L_INC, L_LOGIC, L_NONE, L_SBB, L_SUB,
+  AC, AF, ARITH, CF, CS, DF, DS, ES, FS, GS, ID, IF, IOPL, L_ADC, L_ADD, L_DEC, L_INC, L_LOGIC, L_NONE, L_SBB, L_SHF, L_SUB,
   NT, OF, PARITY, PF, R8, RF, SEG_NAMES, SF, SS, TF, VM, ZF,
 } from './regs.js';
 import {
@@ -26,6 +26,8 @@ import { INT_EXC, INT_HW, INT_SOFT, Protect } from './protect.js';
 
 const MASK = [0, 0xff, 0xffff, 0, -1];
 const SIGN = [0, 0x80, 0x8000, 0, 0x80000000 | 0];
+const PREFIX = new Uint8Array(256);
+for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[p] = 1;
 const CONTRIBUTORY = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
 
 /** Plain JSON-able snapshot of the whole CPU state. */
@@ -124,7 +126,7 @@ export class Cpu extends Protect implements FpuHost {
   get a20(): boolean { return this.a20Mask === -1; }
 
   nmi(): void { this.nmiPending = true; this.checkIrq = true; }
-  requestStop(): void { this.stopReq = true; }
+  requestStop(): void { this.stopReq = true; this.checkIrq = true; }
 
   // ---------------------------------------------------------------- register accessors (monitor / gdb)
   get eax(): number { return this.r32[0]! >>> 0; } set eax(v: number) { this.r32[0] = v; }
@@ -157,21 +159,41 @@ export class Cpu extends Protect implements FpuHost {
     this.stopReq = false;
     this.checkIrq = true;
     let n = 0;
+    const traced = this.trace.exec || this.trace.inAsm || this.trace.cpu;
     while (n < maxInstructions) {
-      if (this.checkIrq) {
+      if (this.checkIrq || traced || (this.flags & TF) !== 0) {
+        // slow path: one instruction with interrupt acceptance, single-step trap and tracing
+        this.checkIrq = false;
         this.events();
-        if (this.halted || this.shutdown) break;
+        if (this.halted || this.shutdown || this.stopReq) break;
+        if (traced) this.traceInsn();
+        const tf = this.flags & TF;
+        this.committed = false;
+        try {
+          this.step();
+          if (tf !== 0 && !this.noTrap) this.singleStepTrap();
+        } catch (e) {
+          if (e !== FAULT) throw e;
+          this.handleFault();
+        }
+        n++;
+        if (this.inhibit !== 0 || this.nmiPending) this.checkIrq = true;
+        if (this.stopReq || this.halted) break;
+        continue;
       }
-      const tf = this.flags & TF;
+      // fast path: straight-line execution until something needs attention
       this.committed = false;
       try {
-        this.step();
-        if (tf !== 0 && !this.noTrap) this.singleStepTrap();
+        while (n < maxInstructions) {
+          this.step();
+          n++;
+          if (this.checkIrq) break;
+        }
       } catch (e) {
         if (e !== FAULT) throw e;
         this.handleFault();
+        n++;
       }
-      n++;
       if (this.stopReq || this.halted) break;
     }
     this.instructions += n;
@@ -185,7 +207,7 @@ export class Cpu extends Protect implements FpuHost {
 
   /** Interrupt acceptance at an instruction boundary. */
   private events(): void {
-    if (this.inhibit !== 0) { this.inhibit = 0; return; }
+    if (this.inhibit !== 0) { this.inhibit = 0; this.checkIrq = true; return; }
     if (this.nmiPending && !this.nmiBlocked) {
       this.nmiPending = false; this.nmiBlocked = true; this.halted = false;
       this.raise(2, -1, INT_HW, this.eip);
@@ -197,7 +219,6 @@ export class Cpu extends Protect implements FpuHost {
       this.raise(vec, -1, INT_HW, this.eip);
       return;
     }
-    if (!this.nmiPending) this.checkIrq = false;
   }
 
   private handleFault(): void {
@@ -369,7 +390,7 @@ export class Cpu extends Protect implements FpuHost {
     if (cnt === 0) return v;
     const m = MASK[sz]!, sign = SIGN[sz]!, bits = sz * 8;
     v &= m;
-    this.materialize();
+    if (op < 4) this.materialize();
     let f = this.flags, r: number, cf: number;
     switch (op) {
       case 0: { // ROL
@@ -405,21 +426,27 @@ export class Cpu extends Protect implements FpuHost {
       case 4: case 6: // SHL
         r = (v << cnt) & m;
         cf = ((v << (cnt - 1)) & sign) !== 0 ? 1 : 0;
-        f = (f & ~(ARITH)) | cf | this.szp(r, sz) | ((((r & sign) !== 0 ? 1 : 0) ^ cf) !== 0 ? OF : 0);
-        this.flags = f; return r;
+        this.shiftFlags(f, cf, (((r & sign) !== 0 ? 1 : 0) ^ cf) !== 0, r, sz);
+        return r;
       case 5: // SHR
         cf = (v >>> (cnt - 1)) & 1;
         r = (v >>> cnt) & m;
-        f = (f & ~(ARITH)) | cf | this.szp(r, sz) | ((v & sign) !== 0 ? OF : 0);
-        this.flags = f; return r;
+        this.shiftFlags(f, cf, (v & sign) !== 0, r, sz);
+        return r;
       default: { // SAR
         const sx = sz === 1 ? (v << 24) >> 24 : sz === 2 ? (v << 16) >> 16 : v | 0;
         cf = (sx >> (cnt - 1)) & 1;
         r = (sx >> cnt) & m;
-        f = (f & ~(ARITH)) | cf | this.szp(r, sz);
-        this.flags = f; return r;
+        this.shiftFlags(f, cf, false, r, sz);
+        return r;
       }
     }
+  }
+
+  /** Lazy flags after SHL/SHR/SAR: CF/OF stored, SZP from the result. */
+  private shiftFlags(f: number, cf: number, of: boolean, r: number, sz: number): void {
+    this.flags = (f & ~(CF | OF)) | cf | (of ? OF : 0);
+    this.lop = L_SHF; this.lres = r; this.lmask = MASK[sz]!; this.lsign = SIGN[sz]!;
   }
 
   /** SHLD (left) / SHRD: `v` destination, `s` source bits. */
@@ -606,10 +633,15 @@ export class Cpu extends Protect implements FpuHost {
     this.startEip = this.eip;
     this.startEsp = this.r32[4]!;
     this.noTrap = false;
-    let os = this.csD, as = this.csD;
     this.segOvr = -1; this.rep = 0; this.lockp = false;
-    let b: number;
-    if (this.trace.exec || this.trace.inAsm) this.traceInsn();
+    let b = this.fetch8();
+    if (PREFIX[b] === 0) {
+      this.os32 = this.as32 = this.csD;
+      this.exec(b === 0x0f ? 0x100 | this.fetch8() : b);
+      return;
+    }
+    this.eip--;
+    let os = this.csD, as = this.csD;
     for (;;) {
       b = this.fetch8();
       switch (b) {

@@ -16,6 +16,8 @@ export const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
 
 // lazy flag operations
 export const L_NONE = 0, L_ADD = 1, L_SUB = 2, L_LOGIC = 3, L_INC = 4, L_DEC = 5, L_ADC = 6, L_SBB = 7;
+/** Shifts: CF and OF are stored in `flags`, ZF/SF/PF come from the result, AF reads 0. */
+export const L_SHF = 8;
 
 export const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
@@ -61,7 +63,7 @@ export class Registers {
   // ---- lazy flags ----
   getCF(): number {
     switch (this.lop) {
-      case L_NONE: case L_INC: case L_DEC: return this.flags & CF;
+      case L_NONE: case L_INC: case L_DEC: case L_SHF: return this.flags & CF;
       case L_ADD: return (this.lres >>> 0) < (this.la >>> 0) ? 1 : 0;
       case L_ADC: return (this.lres >>> 0) < (this.la >>> 0) || (this.lcin !== 0 && this.lres === this.la) ? 1 : 0;
       case L_SUB: return (this.la >>> 0) < (this.lb >>> 0) ? 1 : 0;
@@ -73,7 +75,7 @@ export class Registers {
 
   getOF(): boolean {
     switch (this.lop) {
-      case L_NONE: return (this.flags & OF) !== 0;
+      case L_NONE: case L_SHF: return (this.flags & OF) !== 0;
       case L_ADD: case L_ADC: return ((this.la ^ this.lres) & (this.lb ^ this.lres) & this.lsign) !== 0;
       case L_SUB: case L_SBB: return ((this.la ^ this.lb) & (this.la ^ this.lres) & this.lsign) !== 0;
       case L_INC: return (this.lres >>> 0) === (this.lsign >>> 0);
@@ -87,7 +89,7 @@ export class Registers {
   getAF(): boolean {
     switch (this.lop) {
       case L_NONE: return (this.flags & AF) !== 0;
-      case L_LOGIC: return false;
+      case L_LOGIC: case L_SHF: return false;
       case L_INC: case L_DEC: return ((this.la ^ 1 ^ this.lres) & 0x10) !== 0;
       default: return ((this.la ^ this.lb ^ this.lres) & 0x10) !== 0;
     }

@@ -62,6 +62,7 @@ export interface PciDeviceInfo {
   classCode: number;
   /** Header type byte (0x80 set for multi-function devices on function 0). */
   headerType?: number;
+  /** Default 1AF4:1100 (Red Hat / QEMU), as QEMU gives every device without its own. */
   subsystemVendorId?: number;
   subsystemId?: number;
   /** 1 = INTA .. 4 = INTD, 0 = none. */
@@ -117,8 +118,8 @@ export abstract class PciDevice {
     c[0x0a] = (info.classCode >> 8) & 0xff;
     c[0x0b] = (info.classCode >> 16) & 0xff;
     c[PCI_HEADER_TYPE] = info.headerType ?? 0;
-    this.set16(PCI_SUBSYSTEM_VENDOR, info.subsystemVendorId ?? 0);
-    this.set16(0x2e, info.subsystemId ?? 0);
+    this.set16(PCI_SUBSYSTEM_VENDOR, info.subsystemVendorId ?? 0x1af4);
+    this.set16(0x2e, info.subsystemId ?? 0x1100);
     c[PCI_INTERRUPT_PIN] = info.interruptPin ?? 0;
     // Command: I/O, memory, bus master, SERR, INTx disable are writable.
     this.wmask[PCI_COMMAND] = 0x47;

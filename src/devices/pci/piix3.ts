@@ -28,7 +28,6 @@ export class Piix3 extends PciDevice implements PirqRouter {
   constructor(private readonly isaIrqs: IrqSink, private readonly opts: Piix3Options = {}) {
     super({ name: 'PIIX3', vendorId: 0x8086, deviceId: 0x7000, revision: 0x00, classCode: 0x060100, headerType: 0x80 });
     const c = this.config;
-    c[0x04] = 0x07; // I/O, memory, bus master
     c[0x07] = 0x02; // DEVSEL medium
     c[0x4c] = 0x4d;
     c[0x4e] = 0x03;

@@ -61,6 +61,9 @@ export interface Piix4PmOptions {
   onSmi?: () => void;
   /** The CPU supports SMM (otherwise APMC_EN is preset so SeaBIOS skips SMM setup, as QEMU does). */
   smmEnabled?: boolean;
+  /** Which legacy serial ports exist (reported in device resource register 0x67); default COM1 only. */
+  com1?: boolean;
+  com2?: boolean;
 }
 
 export class Piix4Pm extends PciDevice {
@@ -91,15 +94,16 @@ export class Piix4Pm extends PciDevice {
     c[0x90] = 0x01;
     this.wmask[0x90] = 0xf0; this.wmask[0x91] = 0xff; this.wmask[0x92] = 0; this.wmask[0x93] = 0;
     if (opts.smmEnabled !== true) c[0x5b] = 0x02;
-    c[0x5f] = 0x61;
+    c[0x5f] = 0x10;
     c[0x63] = 0x60;
+    c[0x67] = (opts.com1 !== false ? 0x08 : 0) | (opts.com2 === true ? 0x90 : 0);
     this.timer = clock.newTimer(() => this.timerFired(), 'acpi-pm-timer');
     const self = this;
     this.pmIo = { ioRead: (p, s) => self.pmRead(p - self.pmBase, s), ioWrite: (p, s, v) => self.pmWrite(p - self.pmBase, s, v) };
     this.smbIo = { ioRead: (p) => self.smbRead(p - self.smbBase), ioWrite: (p, _s, v) => self.smbWrite(p - self.smbBase, v) };
     io.register(0xb2, 2, { ioRead: (p) => (p === 0xb2 ? self.apmCnt : self.apmSts), ioWrite: (p, s, v) => self.apmWrite(p, s, v) }, 'apm');
     io.register(GPE0_BASE, 4, { ioRead: (p, s) => self.gpeRead(p - GPE0_BASE, s), ioWrite: (p, s, v) => self.gpeWrite(p - GPE0_BASE, s, v) }, 'acpi-gpe0');
-    this.overflowNs = this.nextOverflow(clock.now());
+    this.overflowNs = 0; // as QEMU: the first status read reports TMR_STS
   }
 
   /** Current PM timer value (24 bits). */
@@ -269,7 +273,7 @@ export class Piix4Pm extends PciDevice {
     this.gpeSts = this.gpeEn = 0;
     this.apmCnt = this.apmSts = 0;
     this.smb.fill(0);
-    this.overflowNs = this.nextOverflow(this.clock.now());
+    this.overflowNs = 0;
     this.updatePmIo();
     this.updateSmbIo();
     this.updateSci();

@@ -251,10 +251,10 @@ describe('PIIX4 PM', () => {
       onPowerOff: () => ev.push('off'), onSuspend: () => ev.push('s3'), onSmi: () => ev.push('smi'),
     });
     m.pci.add(dev, 1, 3);
-    // SeaBIOS piix4_pm_setup: PMBASE = 0x600 | 1, PMREGMISC = 1, SMBus at 0xb100, SMBHSTCFG = 9.
+    // SeaBIOS piix4_pm_setup: PMBASE = 0x600 | 1, PMREGMISC = 1, SMBus at 0x700, SMBHSTCFG = 9.
     m.wr(1, 3, 0x40, 4, 0x601);
     m.wr(1, 3, 0x80, 1, 0x01);
-    m.wr(1, 3, 0x90, 4, 0xb101);
+    m.wr(1, 3, 0x90, 4, 0x701);
     m.wr(1, 3, 0xd2, 1, 0x09);
     return { ...m, clock, sci, ev, dev };
   }
@@ -266,7 +266,7 @@ describe('PIIX4 PM', () => {
     expect(m.rd(1, 3, 0x3d, 1)).toBe(1);
     expect(m.rd(1, 3, 0x40, 4)).toBe(0x601);
     expect(m.dev.pmIoBase).toBe(0x600);
-    expect(m.dev.smbusBase).toBe(0xb100);
+    expect(m.dev.smbusBase).toBe(0x700);
     expect(m.io.ownerName(0x608)).toBe('acpi-pm');
     m.wr(1, 3, 0x80, 1, 0);
     expect(m.io.ownerName(0x608)).toBe('');
@@ -285,6 +285,8 @@ describe('PIIX4 PM', () => {
 
   it('sets TMR_STS at bit-23 transitions and raises SCI when enabled', () => {
     const m = pm();
+    expect(m.io.read(0x600, 2) & 1).toBe(1); // as QEMU: reported at the first read after reset
+    m.io.write(0x600, 2, 1);
     expect(m.io.read(0x600, 2) & 1).toBe(0);
     m.io.write(0x602, 2, 1); // TMR_EN
     const ns = Math.ceil((0x800000 / PM_TIMER_HZ) * 1e9);
@@ -331,11 +333,11 @@ describe('PIIX4 PM', () => {
 
   it('reports DEV_ERR on SMBus transactions (no devices)', () => {
     const m = pm();
-    m.io.write(0xb104, 1, 0xa1);
-    m.io.write(0xb102, 1, 0x48);
-    expect(m.io.read(0xb100, 1) & 0x04).toBe(0x04);
-    m.io.write(0xb100, 1, 0x04);
-    expect(m.io.read(0xb100, 1) & 0x04).toBe(0);
+    m.io.write(0x704, 1, 0xa1);
+    m.io.write(0x702, 1, 0x48);
+    expect(m.io.read(0x700, 1) & 0x04).toBe(0x04);
+    m.io.write(0x700, 1, 0x04);
+    expect(m.io.read(0x700, 1) & 0x04).toBe(0);
   });
 
   it('saves and restores state', () => {

@@ -123,12 +123,6 @@ export function parseCreateOptions(size: number, opts: CreateOptions): Qcow2Crea
   };
 }
 
-function resolveRelative(image: string, name: string): string {
-  if (name.startsWith('/')) return name;
-  const slash = image.lastIndexOf('/');
-  return slash < 0 ? name : image.slice(0, slash + 1) + name;
-}
-
 /** Create a qcow2 image; on any failure nothing is left behind. */
 export async function createQcow2(filename: string, size: number, opts: CreateOptions): Promise<void> {
   const file = await HostFile.create(filename);
@@ -136,7 +130,8 @@ export async function createQcow2(filename: string, size: number, opts: CreateOp
   let ok = false;
   try {
     const p = parseCreateOptions(size, opts);
-    if (p.dataFile) dataFile = await HostFile.create(resolveRelative(filename, p.dataFile));
+    // Like QEMU, the data file name is used as given (relative to the working directory).
+    if (p.dataFile) dataFile = await HostFile.create(p.dataFile);
     await layout(file, dataFile, p);
     ok = true;
   } finally {
@@ -160,7 +155,7 @@ async function layout(file: HostFile, dataFile: HostFile | null, p: Qcow2CreateP
     size: p.size,
     cryptMethod: 0,
     l1Size: 0,
-    l1TableOffset: 3 * cs,
+    l1TableOffset: 0,
     refcountTableOffset: cs,
     refcountTableClusters: 1,
     nbSnapshots: 0,
@@ -210,7 +205,8 @@ async function layout(file: HostFile, dataFile: HostFile | null, p: Qcow2CreateP
   }
 
   let end = 0;
-  if (p.prealloc !== 'off') {
+  // With data_file_raw the guest-to-data-file mapping is set up front (as metadata preallocation).
+  if (p.prealloc !== 'off' || p.dataFileRaw) {
     // Per L2 table: the table, then its data clusters (as qemu's preallocation allocates them).
     const l1dv = new DataView(l1.buffer);
     const totalClusters = Math.ceil(p.size / cs);
@@ -227,7 +223,6 @@ async function layout(file: HostFile, dataFile: HostFile | null, p: Qcow2CreateP
         const at = k * (p.extendedL2 ? 16 : 8);
         setBe64(l2dv, at, host);
         l2dv.setUint32(at, l2dv.getUint32(at) | 0x80000000);
-        if (p.extendedL2) l2dv.setUint32(at + 12, 0xffffffff);
         end = Math.max(end, host + cs);
       }
       await file.write(l2off, l2);
@@ -243,6 +238,7 @@ async function layout(file: HostFile, dataFile: HostFile | null, p: Qcow2CreateP
   const target = dataFile ?? file;
   if (dataFile) {
     await dataFile.truncate(p.size);
+    if (p.size > 0) await writeZeroRange(dataFile, 0, Math.min(p.size, 4096));
     if (p.prealloc === 'full' || p.prealloc === 'falloc') await writeZeroRange(dataFile, 0, p.size);
   } else if (p.prealloc !== 'off') {
     if (end > file.size()) {

@@ -8,12 +8,6 @@ import { Qcow2Node } from './node.js';
 import { parseSnapshotTable, type Qcow2Snapshot } from './snapshot-table.js';
 import { QCOW2_CREATE_OPTIONS, createQcow2 } from './create.js';
 
-function resolveRelative(image: string, name: string): string {
-  if (name.startsWith('/')) return name;
-  const slash = image.lastIndexOf('/');
-  return slash < 0 ? name : image.slice(0, slash + 1) + name;
-}
-
 async function openQcow2(filename: string, opts: OpenOptions): Promise<Qcow2Node> {
   const writable = !opts.readOnly;
   const file = await HostFile.open(filename, writable);
@@ -34,7 +28,8 @@ async function openQcow2(filename: string, opts: OpenOptions): Promise<Qcow2Node
     }
     if (h.incompatible & INCOMPAT_DATA_FILE) {
       if (!h.dataFile) throw new BlockError("'data-file' is required for this image");
-      dataFile = await HostFile.open(resolveRelative(filename, h.dataFile), writable);
+      // QEMU opens the data file by the stored name, relative to the working directory.
+      dataFile = await HostFile.open(h.dataFile, writable);
     }
     const cs = 2 ** h.clusterBits;
     let unsyncedRef: { node: Qcow2Node | null } = { node: null };

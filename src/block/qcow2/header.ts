@@ -305,7 +305,8 @@ export function serializeHeader(h: Qcow2Header, withFeatureTable: boolean): Uint
     }
     return buf;
   };
-  const ft = withFeatureTable && h.version >= 3;
+  // qemu-img 7.2 writes the feature-name table only for v3 images with clusters above 4 KiB.
+  const ft = withFeatureTable && h.version >= 3 && h.clusterBits > 12;
   const out = (ft ? build(true) : null) ?? build(false);
   if (!out) throw new BlockError('Header extension too large');
   return out;

@@ -157,7 +157,18 @@ export class VgaRenderer implements Framebuffer {
     this.clearPages(0, PLANAR_MASK + 1);
     vga.planesWritten = 0;
 
-    const v = vga.vram, px = this.px, W = this.width, a10 = vga.attr[0x10]!;
+    // Horizontal pel panning (AR13: in 9-dot cells 8 means 0 and 0-7 mean 1-8 dots),
+    // preset row scan (CR8 bits 4-0) and byte panning (CR8 bits 6-5): draw one
+    // more column/row into a scratch buffer and copy the visible window out of it.
+    const p13 = vga.attr[0x13]! & 0x0f;
+    const panDots = (L.cwidth === 9 ? (p13 === 8 ? 0 : p13 < 8 ? p13 + 1 : 0) : p13 & 7) * L.hscale;
+    const prs = vga.crt[0x08]! & 0x1f;
+    const prsLines = prs < L.cheight ? prs * L.vscale : 0;
+    const ncols = L.cols + (panDots !== 0 ? 1 : 0), nrows = L.rows + (prsLines !== 0 ? 1 : 0);
+    const direct = ncols === L.cols && nrows === L.rows;
+    const W = ncols * cw;
+    const px = direct ? this.px : this.scratchOf(W * nrows * rowLines);
+    const v = vga.vram, a10 = vga.attr[0x10]!;
     const blinkEnable = (a10 & 0x08) !== 0, lineGfx = (a10 & 0x04) !== 0, monoAttr = (a10 & 0x02) !== 0;
     const underline = vga.crt[0x14]! & 0x1f;
     const cursorOn = (vga.crt[0x0a]! & 0x20) === 0 && (phase & 1) === 0;
@@ -166,10 +177,10 @@ export class VgaRenderer implements Framebuffer {
     const curEnd = Math.min(vga.crt[0x0b]! & 0x1f, L.cheight - 1);
     const blinkOff = (phase & 2) !== 0;
     const lowBit = L.cwidth === 9 ? 0 : 1;
-    let offset = L.start;
-    for (let row = 0; row < L.rows; row++) {
+    let offset = L.start + ((vga.crt[0x08]! >> 5) & 3) * 4;
+    for (let row = 0; row < nrows; row++) {
       const y0 = row * rowLines;
-      for (let col = 0; col < L.cols; col++) {
+      for (let col = 0; col < ncols; col++) {
         const a = (offset + col * 4) & PLANAR_MASK;
         const ch = v[a]!, at = v[a + 1]!;
         let fg = this.pal16[at & 0x0f]!, bg: number;
@@ -203,8 +214,22 @@ export class VgaRenderer implements Framebuffer {
       const line = row * rowLines, line1 = line + rowLines;
       if (line < L.lineCompare && line1 >= L.lineCompare) offset = 0;
     }
+    if (!direct) {
+      const w = this.width;
+      for (let y = 0; y < this.height; y++) {
+        const src = (y + prsLines) * W + panDots;
+        this.px.set(px.subarray(src, src + w), y * w);
+      }
+    }
     this.dirty.fill(1);
     return true;
+  }
+
+  private scratch = new Uint32Array(0);
+
+  private scratchOf(n: number): Uint32Array {
+    if (this.scratch.length < n) this.scratch = new Uint32Array(n);
+    return this.scratch;
   }
 
   // ------------------------------------------------------------------ planar / CGA / 256
@@ -220,7 +245,7 @@ export class VgaRenderer implements Framebuffer {
     const width = dots * hscale;
     if (width === 0 || height === 0 || width > 16384 || height > 16384) return this.drawBlank(full);
     if (this.resize(width, height)) full = true;
-    const start = vbe4 ? vga.vbe.startAddr * 4 : startAddress(vga);
+    const start = vbe4 ? vga.vbe.startAddr * 4 : startAddress(vga) + ((cr[0x08]! >> 5) & 3) * 4;
     const lineOffset = vbe4 ? vga.vbe.lineOffset : cr[0x13]! << 3;
     const lc = vbe4 ? 0xffff : lineCompare(vga);
     const mask = vbe4 ? vga.vramSize - 1 : PLANAR_MASK;
@@ -228,7 +253,7 @@ export class VgaRenderer implements Framebuffer {
     const lineBytes = dots >> 1; // 8 dots per 4-byte address
     // Scan-line -> VRAM address, as the CRTC counts: row scan counter, CGA bank bits, line compare.
     const la = this.lineAddr;
-    let addr1 = start, rs = 0, half = false, lo = 0x7fffffff, hi = 0;
+    let addr1 = start, rs = vbe4 ? 0 : Math.min(cr[0x08]! & 0x1f, maxScan), half = false, lo = 0x7fffffff, hi = 0;
     for (let y = 0; y < height; y++) {
       let a = addr1;
       if ((cr17 & 1) === 0) {
@@ -239,7 +264,7 @@ export class VgaRenderer implements Framebuffer {
       a &= mask;
       la[y] = a;
       if (a < lo) lo = a;
-      if (a + lineBytes > hi) hi = a + lineBytes;
+      if (a + lineBytes + 4 > hi) hi = a + lineBytes + 4;
       if (doubleScan && !half) {
         half = true;
       } else {
@@ -249,15 +274,26 @@ export class VgaRenderer implements Framebuffer {
       if (y === lc) { addr1 = 0; rs = 0; half = false; }
     }
     vga.syncDirty(lo, hi);
+    // Horizontal pel panning (AR13) in native pixels: 0-7 for 16/4 colours, 0-3 for 256 colours.
+    const p13 = vga.attr[0x13]! & 0x0f;
+    const pan = vbe4 ? 0 : shift === 2 ? (p13 >> 1) & 3 : p13 & 7;
+    const panDots = pan * (shift === 2 ? 2 : hscale);
+    const panReset = (vga.attr[0x10]! & 0x20) !== 0; // lines after line compare are not panned
+    const n = dots >> 3;
+    const line = this.scratchOf(width + 16 * hscale);
+    const px = this.px;
     const d = this.dirty;
     let any = false;
     for (let y = 0; y < height; y++) {
       const a = la[y]!;
-      if (full || this.pagesDirty(a, a + lineBytes)) {
+      if (full || this.pagesDirty(a, a + lineBytes + (pan !== 0 ? 4 : 0))) {
         d[y] = 1; any = true;
-        if (shift === 0) this.line4(a, y, dots, hscale, mask);
-        else if (shift === 1) this.line2(a, y, dots, hscale, mask);
-        else this.line8d2(a, y, dots, mask);
+        const shifted = panDots !== 0 && !(panReset && y > lc);
+        const dst = shifted ? line : px, o = shifted ? 0 : y * width, cnt = shifted ? n + 1 : n;
+        if (shift === 0) this.line4(dst, o, a, cnt, hscale, mask);
+        else if (shift === 1) this.line2(dst, o, a, cnt, hscale, mask);
+        else this.line8d2(dst, o, a, cnt, mask);
+        if (shifted) px.set(line.subarray(panDots, panDots + width), y * width);
       } else {
         d[y] = 0;
       }
@@ -267,12 +303,11 @@ export class VgaRenderer implements Framebuffer {
   }
 
   /** 16 colours: one bit per plane per pixel. */
-  private line4(a: number, y: number, dots: number, hscale: number, mask: number): void {
-    const w = this.vga.vram32, px = this.px, pal = this.pal16;
+  private line4(px: Uint32Array, o: number, a: number, n: number, hscale: number, mask: number): void {
+    const w = this.vga.vram32, pal = this.pal16;
     const planes = this.vga.attr[0x12]! & 0x0f;
     const pm = ((planes & 1 ? 0xff : 0) | (planes & 2 ? 0xff00 : 0) | (planes & 4 ? 0xff0000 : 0) | (planes & 8 ? 0xff000000 : 0)) >>> 0;
-    let o = y * this.width;
-    for (let i = 0, n = dots >> 3; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const d = (w[((a + i * 4) & mask) >>> 2]! & pm) >>> 0;
       const p0 = d & 0xff, p1 = (d >>> 8) & 0xff, p2 = (d >>> 16) & 0xff, p3 = d >>> 24;
       for (let b = 7; b >= 0; b--) {
@@ -284,12 +319,11 @@ export class VgaRenderer implements Framebuffer {
   }
 
   /** CGA 4 colours: 2 bits per pixel, even bytes in plane 0, odd bytes in plane 1 (planes 2/3 add bits 2-3). */
-  private line2(a: number, y: number, dots: number, hscale: number, mask: number): void {
-    const w = this.vga.vram32, px = this.px, pal = this.pal16;
+  private line2(px: Uint32Array, o: number, a: number, n: number, hscale: number, mask: number): void {
+    const w = this.vga.vram32, pal = this.pal16;
     const planes = this.vga.attr[0x12]! & 0x0f;
     const pm = ((planes & 1 ? 0xff : 0) | (planes & 2 ? 0xff00 : 0) | (planes & 4 ? 0xff0000 : 0) | (planes & 8 ? 0xff000000 : 0)) >>> 0;
-    let o = y * this.width;
-    for (let i = 0, n = dots >> 3; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const d = (w[((a + i * 4) & mask) >>> 2]! & pm) >>> 0;
       for (let half = 0; half < 2; half++) {
         const lo = (d >>> (8 * half)) & 0xff, hi = (d >>> (16 + 8 * half)) & 0xff;
@@ -303,10 +337,9 @@ export class VgaRenderer implements Framebuffer {
   }
 
   /** 256 colours from the 4 planes of each address, each pixel two dots wide. */
-  private line8d2(a: number, y: number, dots: number, mask: number): void {
-    const v = this.vga.vram, px = this.px, pal = this.pal256;
-    let o = y * this.width;
-    for (let i = 0, n = dots >> 3; i < n; i++) {
+  private line8d2(px: Uint32Array, o: number, a: number, n: number, mask: number): void {
+    const v = this.vga.vram, pal = this.pal256;
+    for (let i = 0; i < n; i++) {
       const b = (a + i * 4) & mask;
       for (let k = 0; k < 4; k++) {
         const c = pal[v[b + k]!]!;

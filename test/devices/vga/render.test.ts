@@ -260,6 +260,48 @@ describe('graphics mode rendering', () => {
   });
 });
 
+describe('smooth scrolling', () => {
+  it('pel panning shifts 16-colour modes by pixels (mode 0Dh: one pixel = 2 dots)', () => {
+    const { io, mem, r } = rig();
+    setMode(io, MODES['0d']!);
+    loadDac(io, egaColor);
+    out8(io, 0x3ce, 5); out8(io, 0x3cf, 0x02);
+    out8(io, 0x3ce, 8); out8(io, 0x3cf, 0x01);
+    mem.read8(0xa0000); mem.write8(0xa0000, 0x0f); // pixel 7 of line 0
+    in8(io, 0x3da); out8(io, 0x3c0, 0x33); out8(io, 0x3c0, 3);
+    r.update();
+    expect(pixel(r, 2 * 4, 0)).toEqual(ega(MODES['0d']!.attr[15]!)); // pixel 7 now shown at x = 4
+    expect(pixel(r, 2 * 7, 0)).toEqual(ega(0));
+  });
+
+  it('pel panning in 256-colour mode moves by AR13/2 pixels', () => {
+    const { io, mem, r } = rig();
+    setMode(io, MODES['13']!);
+    loadDac(io, (i) => [i & 0x3f, 0, 0]);
+    for (let x = 0; x < 8; x++) mem.write8(0xa0000 + x, x + 1);
+    in8(io, 0x3da); out8(io, 0x3c0, 0x33); out8(io, 0x3c0, 4);
+    r.update();
+    expect(pixel(r, 0, 0)).toEqual([c8(3), 0, 0]); // shifted by two pixels
+    expect(pixel(r, 2 * 5, 0)).toEqual([c8(8), 0, 0]);
+  });
+
+  it('9-dot text pans by AR13+1 dots (8 = none); preset row scan starts rows at a later glyph line', () => {
+    const { io, mem, r } = textRig();
+    mem.write8(0xb8000, 0x41); mem.write8(0xb8001, 0x0f);
+    mem.write8(0xb8002, 0x42); mem.write8(0xb8003, 0x0f);
+    r.update();
+    const before = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((x) => pixel(r, x, 5));
+    in8(io, 0x3da); out8(io, 0x3c0, 0x33); out8(io, 0x3c0, 1); // 2 dots
+    r.update();
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((x) => pixel(r, x, 5))).toEqual(before.slice(2));
+    in8(io, 0x3da); out8(io, 0x3c0, 0x33); out8(io, 0x3c0, 8);
+    out8(io, 0x3d4, 0x08); out8(io, 0x3d5, 3);
+    r.update();
+    const g = glyph(0x41, 3 + 5);
+    for (let d = 0; d < 8; d++) expect(pixel(r, d, 5)).toEqual((g >> (7 - d)) & 1 ? ega(0x3f) : ega(0));
+  });
+});
+
 describe('dirty tracking', () => {
   it('redraws only scan lines whose memory changed, and everything after a palette change', () => {
     const { io, mem, r } = rig();

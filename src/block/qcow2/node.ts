@@ -241,6 +241,14 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     return { kind: first.kind, len: Math.min(len, maxLen), host: first.host, csize: first.csize };
   }
 
+  /** Host byte offset and extra sector count of a compressed L2 entry (x = 62 - (cluster_bits - 8)). */
+  compressedInfo(hi: number, lo: number): { coff: number; nb: number } {
+    const shift = 62 - (this.cbits - 8) - 32;
+    const coff = (hi & ((1 << shift) - 1)) * 4294967296 + lo;
+    const nb = (hi & 0x3fffffff) >>> shift;
+    return { coff, nb };
+  }
+
   /** Status of the bytes from `inCluster` in entry i, up to the end of the cluster or subcluster run. */
   classify(t: L2Table, i: number, inCluster: number): Mapping {
     const cs = this.cs;
@@ -248,10 +256,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     const hi = t.dv.getUint32(at);
     const lo = t.dv.getUint32(at + 4);
     if (hi & COMPRESSED_HI) {
-      const x = 62 - (this.cbits - 8);
-      const v = (hi & 0x3fffffff) * 4294967296 + lo;
-      const coff = v % 2 ** x;
-      const nb = Math.floor(v / 2 ** x);
+      const { coff, nb } = this.compressedInfo(hi, lo);
       return { kind: KIND_COMPRESSED, len: cs - inCluster, host: coff, csize: (nb + 1) * 512 - (coff % 512) };
     }
     const host = entryOffset(hi, lo);
@@ -411,10 +416,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   /** Free the host cluster(s) an L2 entry holds (deferred until the entry change is on disk). */
   private freeEntryHost(hi: number, lo: number): void {
     if (hi & COMPRESSED_HI) {
-      const x = 62 - (this.cbits - 8);
-      const v = (hi & 0x3fffffff) * 4294967296 + lo;
-      const coff = v % 2 ** x;
-      const nb = Math.floor(v / 2 ** x);
+      const { coff, nb } = this.compressedInfo(hi, lo);
       const end = coff - (coff % 512) + (nb + 1) * 512;
       for (let c = Math.floor(coff / this.cs); c * this.cs < end; c++) this.pendingFrees.push(c);
       return;
@@ -642,10 +644,9 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
       this.unsynced = true;
       const oldHost = entryOffset(ohi, olo);
       if ((ohi & COMPRESSED_HI) || oldHost !== 0) this.freeEntryHost(ohi, olo);
-      const x = 62 - (this.cbits - 8);
+      const shift = 62 - (this.cbits - 8) - 32;
       const nb = Math.floor((host + packed.length - 1) / 512) - Math.floor(host / 512);
-      const v = nb * 2 ** x + host;
-      this.setEntry(t, i, (Math.floor(v / 4294967296) | COMPRESSED_HI) >>> 0, v >>> 0, 0, 0);
+      this.setEntry(t, i, ((nb << shift) | Math.floor(host / 4294967296) | COMPRESSED_HI) >>> 0, host >>> 0, 0, 0);
     });
   }
 

@@ -190,7 +190,12 @@ export class Refcounts {
 
   /** Allocate a refcount block for table index ti; returns its offset. */
   private async allocBlock(ti: number): Promise<number> {
-    if (ti >= this.tableEntries) await this.growTable(ti + 1);
+    if (ti >= this.tableEntries) {
+      await this.growTable(ti + 1);
+      // Growing may already have created the block for ti (it covers the new table).
+      const existing = this.tableEntry(ti);
+      if (existing !== 0) return existing;
+    }
     const f = await this.findFree(1);
     this.freeHint = f + 1;
     const buf = new Uint8Array(this.cs);

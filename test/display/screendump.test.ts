@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/display/png.js';
 import { decodePpm, encodePpm, encodeScreendump, parseScreendumpFormat, screendump } from '../../src/display/screendump.js';
+import { decodePngIndependently } from './png-decode.js';
 
 function testImage(w: number, h: number) {
   const data = new Uint8Array(w * h * 4);
@@ -15,37 +15,6 @@ function testImage(w: number, h: number) {
   return { width: w, height: h, data };
 }
 
-/** An independent PNG decoder (Python's zlib and binascii): checks every CRC and undoes all five filters. */
-const PY_DECODE = `
-import sys, zlib, struct, binascii
-b = open(sys.argv[1], 'rb').read()
-assert b[:8] == b'\\x89PNG\\r\\n\\x1a\\n', 'signature'
-p = 8; idat = b''; hdr = None; types = []
-while p < len(b):
-    n, = struct.unpack('>I', b[p:p+4]); t = b[p+4:p+8]; d = b[p+8:p+8+n]
-    crc, = struct.unpack('>I', b[p+8+n:p+12+n])
-    assert binascii.crc32(t + d) & 0xffffffff == crc, 'crc ' + t.decode()
-    types.append(t.decode())
-    if t == b'IHDR': hdr = struct.unpack('>IIBBBBB', d)
-    if t == b'IDAT': idat += d
-    p += 12 + n
-w, h, depth, ctype, _, _, _ = hdr
-bpp = 3 if ctype == 2 else 4
-raw = zlib.decompress(idat); stride = w * bpp; out = bytearray(); prev = bytearray(stride)
-for y in range(h):
-    f = raw[y*(stride+1)]; line = bytearray(raw[y*(stride+1)+1:(y+1)*(stride+1)])
-    for i in range(stride):
-        a = line[i-bpp] if i >= bpp else 0; up = prev[i]; c = prev[i-bpp] if i >= bpp else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + up) & 255
-        elif f == 3: line[i] = (line[i] + (a + up) // 2) & 255
-        elif f == 4:
-            pa, pb, pc = abs(up - c), abs(a - c), abs(a + up - 2*c)
-            pr = a if pa <= pb and pa <= pc else (up if pb <= pc else c)
-            line[i] = (line[i] + pr) & 255
-    out += line; prev = line
-print(w, h, depth, ctype, ','.join(types), binascii.hexlify(bytes(out)).decode())
-`;
 
 describe('screendump', () => {
   it('PPM is "P6\\n<w> <h>\\n255\\n" followed by RGB bytes', () => {
@@ -70,9 +39,9 @@ describe('screendump', () => {
       const fb = testImage(37, 21);
       const f = join(dir, 'a.png');
       screendump(fb, f, 'png');
-      const out = execFileSync('python3', ['-c', PY_DECODE, f], { encoding: 'utf8' }).trim().split(' ');
-      expect(out.slice(0, 5)).toEqual(['37', '21', '8', '2', 'IHDR,IDAT,IEND']);
-      const rgb = Buffer.from(out[5]!, 'hex');
+      const png = decodePngIndependently(f);
+      expect([png.width, png.height, png.depth, png.colourType, png.chunks]).toEqual([37, 21, 8, 2, 'IHDR,IDAT,IEND']);
+      const rgb = png.rgb;
       const want = Buffer.alloc(37 * 21 * 3);
       for (let i = 0; i < 37 * 21; i++) { want[i * 3] = fb.data[i * 4]!; want[i * 3 + 1] = fb.data[i * 4 + 1]!; want[i * 3 + 2] = fb.data[i * 4 + 2]!; }
       expect(rgb.equals(want)).toBe(true);

@@ -4,7 +4,11 @@
  * screendump, byte for byte (PPM).
  */
 import { describe, expect, it } from 'vitest';
-import { encodePpm } from '../../../src/display/screendump.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodePpm, encodeScreendump } from '../../../src/display/screendump.js';
+import { decodePngIndependently } from '../../display/png-decode.js';
 import { getTextScreen } from '../../../src/devices/vga/text.js';
 import { captureOnQemu, DUMP, type QemuCapture } from './qemu-oracle.js';
 import { in8, out8, rig, type Rig } from './helpers.js';
@@ -50,8 +54,11 @@ function distinctColours(ppm: Buffer): number {
   return seen.size;
 }
 
+let lastPng: Buffer | null = null;
+
 async function compare(mode: number, draw: string, minColours: number): Promise<Rig> {
   const c = await captureOnQemu(mode, draw);
+  lastPng = c.png;
   expect(distinctColours(c.ppm)).toBeGreaterThanOrEqual(minColours); // the picture is not trivially blank
   const t = rig();
   replay(t, c);
@@ -176,6 +183,17 @@ vdone:
 describe('rendering matches real QEMU 7.2 screendumps of the same VGA state', () => {
   it('mode 3 text with the VGA BIOS font, all attributes without blink, 9-dot line graphics', async () => {
     const t = await compare(0x03, TEXT_DRAW, 16);
+    // PNG: QEMU's and ours decode (independently) to the same RGB pixels
+    const dir = mkdtempSync(join(tmpdir(), 'vga-png-'));
+    try {
+      writeFileSync(join(dir, 'qemu.png'), lastPng!);
+      writeFileSync(join(dir, 'ours.png'), encodeScreendump(t.r, 'png'));
+      const q = decodePngIndependently(join(dir, 'qemu.png')), o = decodePngIndependently(join(dir, 'ours.png'));
+      expect([o.width, o.height, o.depth, o.colourType]).toEqual([q.width, q.height, q.depth, q.colourType]);
+      expect(o.rgb.equals(q.rgb)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const s = getTextScreen(t.vga);
     expect([s.cols, s.rows]).toEqual([80, 25]);
     expect(s.chars[0]!.slice(0x41, 0x44)).toBe('ABC');

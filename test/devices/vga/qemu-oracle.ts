@@ -173,6 +173,8 @@ export interface QemuCapture {
   regs: Uint8Array;
   planes: Uint8Array;
   ppm: Buffer;
+  /** QEMU's `screendump -f png` of the same screen. */
+  png: Buffer;
 }
 
 /** Boot the image on real QEMU and capture registers, planes and QEMU's screendump. */
@@ -198,13 +200,15 @@ export async function captureOnQemu(mode: number, draw: string, timeoutMs = 30_0
         if (/9f0:\s*0xaa55/i.test(out)) break;
       }
       const ppm = join(dir, 'qemu.ppm'), regs = join(dir, 'regs.bin'), planes = join(dir, 'planes.bin');
+      const png = join(dir, 'qemu.png');
       send(`screendump ${ppm}`);
+      send(`screendump ${png} -f png`);
       send(`pmemsave 0x600 ${DUMP.size} "${regs}"`);
       send(`pmemsave ${PLANES_AT} 0x40000 "${planes}"`);
       send('quit');
       await exited;
-      if (!existsSync(regs) || !existsSync(planes) || !existsSync(ppm)) throw new Error(`QEMU monitor did not save the state:\n${out.replace(/\x1b\[[0-9]*[A-Z]/g, '').slice(-3000)}`);
-      return { regs: readFileSync(regs), planes: readFileSync(planes), ppm: readFileSync(ppm) };
+      if (!existsSync(regs) || !existsSync(planes) || !existsSync(ppm) || !existsSync(png)) throw new Error(`QEMU monitor did not save the state:\n${out.replace(/\x1b\[[0-9]*[A-Z]/g, '').slice(-3000)}`);
+      return { regs: readFileSync(regs), planes: readFileSync(planes), ppm: readFileSync(ppm), png: readFileSync(png) };
     } finally {
       if (qemu.exitCode === null) qemu.kill('SIGKILL');
     }

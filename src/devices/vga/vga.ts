@@ -480,6 +480,51 @@ export class Vga implements IoDevice, MmioDevice {
     for (let i = 0; i < size; i++) this.writeByte(offset + i, value >>> (8 * i));
   }
 
+  // ---------------------------------------------------------------- state
+
+  saveState(): VgaState {
+    const b = this.vbe;
+    return {
+      misc: this.misc, fcr: this.fcr,
+      seqIndex: this.seqIndex, seq: Array.from(this.seq),
+      crtIndex: this.crtIndex, crt: Array.from(this.crt),
+      gfxIndex: this.gfxIndex, gfx: Array.from(this.gfx),
+      attrIndex: this.attrIndex, attr: Array.from(this.attr), attrFlip: this.attrFlip,
+      pelMask: this.pelMask, dacReadIndex: this.dacReadIndex, dacWriteIndex: this.dacWriteIndex,
+      dacSub: this.dacSub, dacState: this.dacState, dacCache: Array.from(this.dacCache), palette: Array.from(this.palette),
+      latch: this.latch,
+      vbe: { index: b.index, regs: Array.from(b.regs), lineOffset: b.lineOffset, startAddr: b.startAddr, bankOffset: b.bankOffset },
+      vram: this.vram.slice(),
+    };
+  }
+
+  loadState(st: VgaState): void {
+    const want: [keyof VgaState, number][] = [['seq', 8], ['crt', 256], ['gfx', 16], ['attr', 0x15], ['dacCache', 3], ['palette', 768]];
+    for (const [k, n] of want) {
+      const v = st[k] as unknown;
+      if (!Array.isArray(v) || v.length !== n) throw new Error(`VGA state: '${k}' must have ${n} entries`);
+    }
+    if (!(st.vram instanceof Uint8Array) || st.vram.length !== this.vramSize) {
+      throw new Error(`VGA state: video memory is not ${this.vramSize} bytes (different vgamem size?)`);
+    }
+    this.misc = st.misc; this.fcr = st.fcr;
+    this.seqIndex = st.seqIndex; this.seq.set(st.seq);
+    this.crtIndex = st.crtIndex; this.crt.set(st.crt);
+    this.gfxIndex = st.gfxIndex; this.gfx.set(st.gfx);
+    this.attrIndex = st.attrIndex; this.attr.set(st.attr); this.attrFlip = st.attrFlip;
+    this.pelMask = st.pelMask; this.dacReadIndex = st.dacReadIndex; this.dacWriteIndex = st.dacWriteIndex;
+    this.dacSub = st.dacSub; this.dacState = st.dacState; this.dacCache.set(st.dacCache); this.palette.set(st.palette);
+    this.latch = st.latch >>> 0;
+    const b = this.vbe;
+    b.index = st.vbe.index; b.regs.set(st.vbe.regs); b.lineOffset = st.vbe.lineOffset;
+    b.startAddr = st.vbe.startAddr; b.bankOffset = st.vbe.bankOffset;
+    this.vram.set(st.vram);
+    this.dirtyPages.fill(1);
+    this.planesWritten = 0x0f;
+    this.updateAccess();
+    this.regGen++; this.palGen++;
+  }
+
   // ---------------------------------------------------------------- for the renderer
 
   /**
@@ -502,6 +547,21 @@ export class Vga implements IoDevice, MmioDevice {
       }
     }
   }
+}
+
+/** Everything needed to resume a VGA (savevm / migration). */
+export interface VgaState {
+  misc: number; fcr: number;
+  seqIndex: number; seq: number[];
+  crtIndex: number; crt: number[];
+  gfxIndex: number; gfx: number[];
+  attrIndex: number; attr: number[]; attrFlip: boolean;
+  pelMask: number; dacReadIndex: number; dacWriteIndex: number; dacSub: number; dacState: number;
+  dacCache: number[]; palette: number[];
+  latch: number;
+  vbe: { index: number; regs: number[]; lineOffset: number; startAddr: number; bankOffset: number };
+  /** Copy of VRAM. */
+  vram: Uint8Array;
 }
 
 /** The linear framebuffer seen through MMIO: plain bytes of VRAM. */

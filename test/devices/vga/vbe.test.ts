@@ -183,4 +183,23 @@ describe('Bochs VBE dispi', () => {
     expect(pixel(r, 96, 599)).toEqual([c8(MODES['12']!.attr[9]! & 0x3f), 0, 0]);
     expect(pixel(r, 97, 599)).toEqual([0, 0, 0]);
   });
+
+  it('saves and restores its whole state (registers, DAC, VBE, memory)', () => {
+    const a = rig();
+    setMode(a.io, MODES['13']!);
+    vbeMode(a.io, 320, 200, 8);
+    loadDac(a.io, (i) => [i & 0x3f, 0x3f - (i & 0x3f), 7]);
+    a.mem.write8(0xa0000 + 321, 77);
+    a.r.update();
+    const st = a.vga.saveState();
+    const b = rig();
+    // registers survive a JSON round trip; the memory travels as bytes
+    b.vga.loadState({ ...(JSON.parse(JSON.stringify({ ...st, vram: null })) as typeof st), vram: st.vram });
+    b.r.update();
+    expect(Buffer.from(b.r.data).equals(Buffer.from(a.r.data))).toBe(true);
+    expect(dispi(b.io, 1)).toBe(320);
+    expect(b.mem.read8(0xa0000 + 321)).toBe(77);
+    expect(() => b.vga.loadState({ ...st, vram: new Uint8Array(10) })).toThrow(/video memory is not 16777216 bytes/);
+    expect(() => b.vga.loadState({ ...st, crt: [1, 2] })).toThrow(/'crt' must have 256 entries/);
+  });
 });

@@ -14,6 +14,7 @@ import type { InterruptController } from '../bus/irq.js';
 import type { CpuModel } from './models.js';
 import { cpuSignature, FEAT_FPU, FEAT_FXSR } from './models.js';
 import type { FpuHost, FpuLike } from './fpu-iface.js';
+import { Fpu } from './fpu/fpu.js';
 import {
   AC, AF, ARITH, CF, CS, DF, DS, ES, FS, GS, ID, IF, IOPL, L_ADC, L_ADD, L_DEC, L_INC, L_LOGIC, L_NONE, L_SBB, L_SHF, L_SUB,
   NT, OF, PARITY, PF, R8, RF, SEG_NAMES, SF, SS, TF, VM, ZF,
@@ -28,6 +29,28 @@ const MASK = [0, 0xff, 0xffff, 0, -1];
 const SIGN = [0, 0x80, 0x8000, 0, 0x80000000 | 0];
 const PREFIX = new Uint8Array(256);
 for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PREFIX[p] = 1;
+/** x87 memory operand sizes by (opcode & 7) * 8 + reg; 0xe = FLDENV/FSTENV, 0x5e = FSAVE/FRSTOR (by operand size). */
+const X87_MEM_SIZE = new Uint8Array([
+  4, 4, 4, 4, 4, 4, 4, 4, // D8
+  4, 4, 4, 4, 0xe, 2, 0xe, 2, // D9
+  4, 4, 4, 4, 4, 4, 4, 4, // DA
+  4, 4, 4, 4, 4, 10, 4, 10, // DB
+  8, 8, 8, 8, 8, 8, 8, 8, // DC
+  8, 8, 8, 8, 0x5e, 8, 0x5e, 2, // DD
+  2, 2, 2, 2, 2, 2, 2, 2, // DE
+  2, 2, 2, 2, 10, 8, 10, 8, // DF
+]);
+/** 1 where the x87 memory form writes its operand. */
+const X87_MEM_STORE = new Uint8Array([
+  0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 1, 1, 0, 0, 1, 1,
+  0, 0, 0, 0, 0, 0, 0, 0,
+  0, 1, 1, 1, 0, 0, 0, 1,
+  0, 0, 0, 0, 0, 0, 0, 0,
+  0, 1, 1, 1, 0, 0, 1, 1,
+  0, 0, 0, 0, 0, 0, 0, 0,
+  0, 1, 1, 1, 0, 0, 1, 1,
+]);
 const CONTRIBUTORY = (v: number): boolean => v === 0 || (v >= 10 && v <= 13);
 
 /** Plain JSON-able snapshot of the whole CPU state. */
@@ -84,6 +107,7 @@ export class Cpu extends Protect implements FpuHost {
     this.io = io;
     this.model = model;
     this.tscSource = () => this.instructions;
+    if (model.hasFpu) this.fpu = new Fpu(this);
     this.reset();
   }
 
@@ -161,7 +185,7 @@ export class Cpu extends Protect implements FpuHost {
     let n = 0;
     const traced = this.trace.exec || this.trace.inAsm || this.trace.cpu;
     while (n < maxInstructions) {
-      if (this.checkIrq || traced || (this.flags & TF) !== 0) {
+      if (this.checkIrq || traced || this.dbgExec || (this.flags & TF) !== 0) {
         // slow path: one instruction with interrupt acceptance, single-step trap and tracing
         this.checkIrq = false;
         this.events();
@@ -170,8 +194,10 @@ export class Cpu extends Protect implements FpuHost {
         const tf = this.flags & TF;
         this.committed = false;
         try {
+          if (this.dbgExec && (this.flags & RF) === 0) this.execBreakpoint();
           this.step();
-          if (tf !== 0 && !this.noTrap) this.singleStepTrap();
+          this.flags &= ~RF;
+          if ((tf !== 0 && !this.noTrap) || this.pendingDb !== 0) this.singleStepTrap(tf !== 0 && !this.noTrap);
         } catch (e) {
           if (e !== FAULT) throw e;
           this.handleFault();
@@ -200,13 +226,16 @@ export class Cpu extends Protect implements FpuHost {
     return n;
   }
 
-  private singleStepTrap(): void {
-    this.dr[6] |= 0x4000;
-    this.raise(EX_DB, -1, INT_EXC, this.eip);
+  /** #DB trap after an instruction: single step (BS) and/or data breakpoint hits (B0-B3). */
+  private singleStepTrap(bs: boolean): void {
+    this.dr[6] = (this.dr[6]! & ~0xf) | this.pendingDb | (bs ? 0x4000 : 0);
+    this.pendingDb = 0;
+    this.raise(EX_DB, -1, INT_HW, this.eip);
   }
 
   /** Interrupt acceptance at an instruction boundary. */
   private events(): void {
+    if (this.pendingDb !== 0) { this.singleStepTrap(false); }
     if (this.inhibit !== 0) { this.inhibit = 0; this.checkIrq = true; return; }
     if (this.nmiPending && !this.nmiBlocked) {
       this.nmiPending = false; this.nmiBlocked = true; this.halted = false;
@@ -223,6 +252,7 @@ export class Cpu extends Protect implements FpuHost {
 
   private handleFault(): void {
     const vec = this.excVec, code = this.excCode;
+    this.pendingDb = 0;
     if (!this.committed) { this.eip = this.startEip; this.r32[4] = this.startEsp; }
     if (vec === EX_DB) this.dr[6] |= 0;
     this.raise(vec, code, INT_EXC, this.eip);
@@ -1231,8 +1261,14 @@ export class Cpu extends Protect implements FpuHost {
       || (m < 0xc0 && ((op === 0xd9 && (reg === 6 || reg === 7)) || (op === 0xdd && (reg === 6 || reg === 7))));
     if (!noWait) this.fpuWaitCheck();
     let lin = 0;
-    if (m < 0xc0) lin = (this.segBase[this.eaSeg]! + this.ea) | 0;
     const mode = (this.os32 ? 1 : 0) | (this.pmode ? 2 : 0);
+    if (m < 0xc0) {
+      // segment checks for the whole memory operand (size and direction by opcode)
+      const i = ((op & 7) << 3) | reg;
+      let size = X87_MEM_SIZE[i]!;
+      if (size === 0xe) size = this.os32 ? 28 : 14; else if (size === 0x5e) size = this.os32 ? 108 : 94;
+      lin = X87_MEM_STORE[i] !== 0 ? this.linW(this.eaSeg, this.ea, size) : this.linR(this.eaSeg, this.ea, size);
+    }
     const isCtl = (op === 0xd9 && m >= 0xc0 === false && reg >= 4) || (op === 0xdd && m < 0xc0 && reg >= 4);
     if (!isCtl && !(op === 0xdb && (m === 0xe2 || m === 0xe3))) {
       f.setInstructionPointer(this.segSel[CS]!, this.startEip, m < 0xc0 ? this.segSel[this.eaSeg]! : 0, lin, ((op & 7) << 8) | m);
@@ -1338,7 +1374,7 @@ export class Cpu extends Protect implements FpuHost {
         let n = (m >> 3) & 7; const rr = m & 7;
         if (n === 4 || n === 5) { if ((this.cr4 & 8) !== 0) this.fault(EX_UD); n += 2; }
         if (b === 0x21) r[rr] = n === 6 ? (this.dr[6]! | 0xffff0ff0) : n === 7 ? (this.dr[7]! | 0x400) : this.dr[n]!;
-        else { this.dr[n] = r[rr]!; }
+        else { this.dr[n] = r[rr]!; this.debugChanged(); }
         return;
       }
       case 0x30: { // WRMSR
@@ -1606,6 +1642,35 @@ export class Cpu extends Protect implements FpuHost {
       }
     }
     if (ok) this.flags |= ZF; else this.flags &= ~ZF;
+  }
+
+  /** Instruction breakpoints enabled in DR7 (forces the checked slow path). */
+  private dbgExec = false;
+  private debugChanged(): void {
+    const dr7 = this.dr[7]!;
+    let exec = false, data = false;
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >>> (i * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + i * 4)) & 3;
+      if (rw === 0) exec = true; else if (rw !== 2) data = true;
+    }
+    this.dbgExec = exec;
+    if (data !== this.dbgData) { this.dbgData = data; this.noFastWrite = data; this.flushTlb(false); }
+    this.checkIrq = true;
+  }
+  /** Instruction breakpoint check at an instruction boundary (fault: EIP not advanced). */
+  private execBreakpoint(): void {
+    const dr7 = this.dr[7]!;
+    const pc = (this.segBase[CS]! + this.eip) >>> 0;
+    let hit = 0;
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >>> (i * 2)) & 3) !== 0 && ((dr7 >>> (16 + i * 4)) & 3) === 0 && (this.dr[i]! >>> 0) === pc) hit |= 1 << i;
+    }
+    if (hit !== 0) {
+      this.dr[6] = (this.dr[6]! & ~0xf) | hit;
+      this.startEip = this.eip; this.startEsp = this.r32[4]!;
+      this.fault(EX_DB);
+    }
   }
 
   private tsc(): number { return Math.max(0, Math.floor(this.tscSource() + this.tscOffset)); }

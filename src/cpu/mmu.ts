@@ -193,9 +193,10 @@ export class Mmu extends Registers {
   }
 
   /** TLB miss for the current privilege: walk, install the entry if direct; returns physical address. */
-  fill(lin: number, acc: number): number {
+  fill(lin: number, acc: number, len = 1): number {
     const user = this.cpl === 3;
     const phys = this.translate(lin, acc, user);
+    if (this.dbgData && len > 0 && acc !== ACC_X) { this.dataBreakpoints(lin, len, acc === ACC_W); return phys; }
     const lp = lin >>> 12, pp = phys >>> 12;
     const rd = this.mem.rd[pp]!;
     if (rd >= 0) {
@@ -223,7 +224,7 @@ export class Mmu extends Registers {
     if ((lin & 0xfff) !== 0xfff) {
       const h = this.tR[lin >>> 12]!;
       if (h >= 0) { const i = h + (lin & 0xfff); return this.ram[i]! | (this.ram[i + 1]! << 8); }
-      return this.mem.read16(this.fill(lin, ACC_R));
+      return this.mem.read16(this.fill(lin, ACC_R, 2));
     }
     return this.rdL8(lin) | (this.rdL8((lin + 1) | 0) << 8);
   }
@@ -231,7 +232,7 @@ export class Mmu extends Registers {
     if ((lin & 0xfff) <= 0xffc) {
       const h = this.tR[lin >>> 12]!;
       if (h >= 0) { const r = this.ram, i = h + (lin & 0xfff); return r[i]! | (r[i + 1]! << 8) | (r[i + 2]! << 16) | (r[i + 3]! << 24); }
-      return this.mem.read32(this.fill(lin, ACC_R)) | 0;
+      return this.mem.read32(this.fill(lin, ACC_R, 4)) | 0;
     }
     return this.rdL16(lin) | (this.rdL16((lin + 2) | 0) << 16);
   }
@@ -245,7 +246,7 @@ export class Mmu extends Registers {
     if ((lin & 0xfff) !== 0xfff) {
       const h = this.tW[lin >>> 12]!;
       if (h >= 0) { const i = h + (lin & 0xfff); this.ram[i] = v; this.ram[i + 1] = v >> 8; return; }
-      this.mem.write16(this.fill(lin, ACC_W), v & 0xffff);
+      this.mem.write16(this.fill(lin, ACC_W, 2), v & 0xffff);
       this.afterSlowWrite();
       return;
     }
@@ -257,7 +258,7 @@ export class Mmu extends Registers {
     if ((lin & 0xfff) <= 0xffc) {
       const h = this.tW[lin >>> 12]!;
       if (h >= 0) { const r = this.ram, i = h + (lin & 0xfff); r[i] = v; r[i + 1] = v >> 8; r[i + 2] = v >> 16; r[i + 3] = v >> 24; return; }
-      this.mem.write32(this.fill(lin, ACC_W), v >>> 0);
+      this.mem.write32(this.fill(lin, ACC_W, 4), v >>> 0);
       this.afterSlowWrite();
       return;
     }
@@ -266,8 +267,32 @@ export class Mmu extends Registers {
   }
   /** Make sure a write to `lin` would not fault (for accesses split across pages and RMW). */
   probeW(lin: number): void {
-    if (this.tW[lin >>> 12]! < 0) this.fill(lin, ACC_W);
+    if (this.tW[lin >>> 12]! < 0) this.fill(lin, ACC_W, 0);
   }
+  /**
+   * Debug registers: data breakpoints (DR7 R/W = 01 write, 11 read/write).
+   * While any is enabled no page is cached in the TLB, so every access comes
+   * through `fill`, which records hits in `pendingDb` (delivered as a #DB trap
+   * after the instruction).
+   */
+  dbgData = false;
+  pendingDb = 0;
+  /** Set by anything that needs the run loop's attention (interrupt state, traps, stop). */
+  checkIrq = true;
+  private dataBreakpoints(lin: number, len: number, write: boolean): void {
+    const dr7 = this.dr[7]!;
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >>> (i * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + i * 4)) & 3;
+      if (rw === 0 || rw === 2 || (rw === 1 && !write)) continue;
+      const blen = ((dr7 >>> (18 + i * 4)) & 3) + 1;
+      const size = blen === 3 ? 8 : blen === 4 ? 4 : blen;
+      const a = (this.dr[i]! & ~(size - 1)) >>> 0;
+      const l = lin >>> 0;
+      if (l <= a + size - 1 && l + len - 1 >= a) { this.pendingDb |= 1 << i; this.checkIrq = true; }
+    }
+  }
+
   /** Hook after a write that went through the slow path (MMIO may raise an IRQ). */
   afterSlowWrite(): void { /* overridden */ }
 

@@ -24,8 +24,6 @@ export class Protect extends Mmu {
   /** EIP and ESP at the start of the current instruction (faults restart there). */
   startEip = 0;
   startEsp = 0;
-  /** Set by anything that may change the interrupt state (STI, POPF, I/O...). */
-  checkIrq = true;
   /** Vector of the last interrupt/exception delivery attempt (diagnostics, tests). */
   lastVector = -1;
   onTripleFault: (() => void) | null = null;
@@ -240,7 +238,9 @@ export class Protect extends Mmu {
     if ((chi & 0x8000) === 0) this.fault(EX_NP, (sel & 0xfffc) | ext);
     const conforming = (chi & 0x400) !== 0;
     const sz = gate32 ? 4 : 2;
-    const fl = this.getFlags();
+    let fl = this.getFlags();
+    // fault-class exceptions push RF=1 so that IRET does not re-trigger an instruction breakpoint
+    if (kind === INT_EXC && vec !== 1 && vec !== 3 && vec !== 4 && vec !== 8 && vec !== 2) fl |= RF;
     const vm = (fl & VM) !== 0;
     if (!conforming && dpl < this.cpl) {
       if (vm && dpl !== 0) this.fault(EX_GP, (sel & 0xfffc) | ext);

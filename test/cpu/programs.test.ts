@@ -34,19 +34,30 @@ function applyManual(name: string, out: string): string {
   }).join('\n');
 }
 
-const PROGRAMS = ['pmode', 'paging', 'v86'];
+interface Program { name: string; file: string; defines: string[]; qemu: boolean; triple: boolean }
+const PROGRAMS: Program[] = [
+  { name: 'pmode', file: 'pmode', defines: [], qemu: true, triple: false },
+  { name: 'paging', file: 'paging', defines: [], qemu: true, triple: false },
+  { name: 'v86', file: 'v86', defines: [], qemu: true, triple: false },
+  { name: 'debug', file: 'debug', defines: ['-DNO_EXEC_BP'], qemu: true, triple: true },
+  // QEMU 7.2 crashes (SIGSEGV) on this DR0 instruction breakpoint, so this variant's
+  // expectation is stored: the #DB is a fault (EIP = breakpoint), DR6.B0 set and
+  // DR6.BS still set from the earlier single-step (SDM 3B 18.2.3: the CPU never clears it).
+  { name: 'debug-execbp', file: 'debug', defines: [], qemu: false, triple: true },
+];
 const haveQemu = qemuAvailable();
 
 describe('nasm CPU test programs (expected output = QEMU 7.2, corrected by the manuals where QEMU deviates)', () => {
-  for (const name of PROGRAMS) {
+  for (const p of PROGRAMS) {
+    const name = p.name;
     it(name, () => {
-      const image = assemble(name);
+      const image = assemble(p.file, p.defines);
       const ours = runOnCore(image);
-      expect(ours.tripleFault, 'triple fault').toBe(false);
-      expect(ours.exited, `program did not reach the exit port; output:\n${ours.output}`).toBe(true);
+      expect(ours.tripleFault, 'triple fault').toBe(p.triple);
+      if (!p.triple) expect(ours.exited, `program did not reach the exit port; output:\n${ours.output}`).toBe(true);
       const goldenPath = join(ASM_DIR, `${name}.expected`);
       let expected: string;
-      if (haveQemu) {
+      if (haveQemu && p.qemu) {
         expected = applyManual(name, runOnQemu(image));
         if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) writeFileSync(goldenPath, expected);
         expect(readFileSync(goldenPath, 'latin1'), 'stored expectation is stale (UPDATE_GOLDEN=1)').toBe(expected);

@@ -14,10 +14,10 @@ import { MODELS } from '../../src/cpu/models.js';
 
 export const ASM_DIR = join(import.meta.dirname, 'asm');
 
-export function assemble(name: string): Uint8Array {
+export function assemble(name: string, defines: string[] = []): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'cpu-asm-'));
   const out = join(dir, `${name}.bin`);
-  execFileSync('nasm', ['-f', 'bin', '-I', ASM_DIR + '/', '-o', out, join(ASM_DIR, `${name}.asm`)]);
+  execFileSync('nasm', ['-f', 'bin', ...defines, '-I', ASM_DIR + '/', '-o', out, join(ASM_DIR, `${name}.asm`)]);
   return new Uint8Array(readFileSync(out));
 }
 

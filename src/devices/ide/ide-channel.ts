@@ -92,6 +92,9 @@ export class IdeDrive {
   curSectors: number;
   identifyWords: Uint16Array | null = null;
   atapiDma = false;
+  smartEnabled = true;
+  smartAutosave = true;
+  smartSelftests = 0;
   readonly serial: string;
   readonly model: string;
   readonly firmware: string;
@@ -117,8 +120,9 @@ export class IdeDrive {
   }
 
   /**
-   * IDENTIFY data: built once (SET FEATURES transfer modes then edit it, as in
-   * QEMU); the words that reflect current settings are refreshed every time.
+   * IDENTIFY data, built at the first IDENTIFY and then kept, as QEMU does: SET
+   * FEATURES edits its transfer-mode and write-cache words, while later SET
+   * MULTIPLE MODE / INITIALIZE DEVICE PARAMETERS do not show in words 54-59.
    */
   identify(): Uint16Array {
     if (this.identifyWords === null) {
@@ -130,15 +134,7 @@ export class IdeDrive {
         });
     }
     const w = this.identifyWords;
-    if (this.kind === 'hd') {
-      w[59] = this.multSectors !== 0 ? 0x100 | this.multSectors : 0;
-      w[85] = (w[85]! & ~0x20) | (this.writeCache ? 0x20 : 0);
-      const cyl = Math.min(65535, Math.floor(Math.min(this.nbSectors(), 16514064) / (this.curHeads * this.curSectors)));
-      const same = this.curHeads === this.chs.heads && this.curSectors === this.chs.sectors;
-      w[54] = same ? this.chs.cylinders : cyl; w[55] = this.curHeads; w[56] = this.curSectors;
-      const cap = w[54]! * this.curHeads * this.curSectors;
-      w[57] = cap & 0xffff; w[58] = cap >>> 16;
-    }
+    if (this.kind === 'hd') w[85] = (w[85]! & ~0x20) | (this.writeCache ? 0x20 : 0);
     return w;
   }
 
@@ -160,7 +156,6 @@ export class IdeDrive {
     this.atapiDma = false;
     this.curHeads = this.chs.heads;
     this.curSectors = this.chs.sectors;
-    this.identifyWords = null;
     this.cd?.reset();
   }
 
@@ -206,6 +201,17 @@ export class IdeDrive {
 }
 
 type EndFn = () => void;
+
+/** SMART attributes as QEMU reports them: id, flags (2), value, worst, raw (6), threshold. */
+const SMART_ATTRIBUTES = [
+  [0x01, 0x03, 0x00, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06], // raw read error rate
+  [0x03, 0x03, 0x00, 0x64, 0x64, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], // spin-up time
+  [0x04, 0x02, 0x00, 0x64, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x14], // start/stop count
+  [0x05, 0x03, 0x00, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x24], // reallocated sectors
+  [0x09, 0x03, 0x00, 0x64, 0x64, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], // power-on hours
+  [0x0c, 0x03, 0x00, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], // power cycles
+  [0xbe, 0x03, 0x00, 0x45, 0x45, 0x1f, 0x00, 0x1f, 0x1f, 0x00, 0x00, 0x32], // airflow temperature
+].map((a) => Uint8Array.from(a));
 
 interface DmaRequest {
   drive: IdeDrive;
@@ -516,9 +522,7 @@ export class IdeChannel {
       case 0x40: case 0x41: case 0x42: // READ VERIFY SECTORS (EXT)
         if (!hd) return this.abort(d);
         d.setCount(cmd === 0x42);
-        if (!this.rangeOk(d, d.getSector(), d.nsector)) return this.abort(d);
-        d.setSector(d.getSector() + d.nsector - 1);
-        d.nsector = 0;
+        // As QEMU: nothing is read and the task file is left as written.
         return this.done(d);
       case 0xc6: { // SET MULTIPLE MODE
         const n = d.nsector & 0xff;
@@ -557,6 +561,7 @@ export class IdeChannel {
         return this.done(d);
       }
       case 0xef: return this.setFeatures(d);
+      case 0xb0: return this.smart(d);
       case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x15: case 0x16: case 0x17:
       case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f: // RECALIBRATE
       case 0x70: // SEEK
@@ -613,6 +618,52 @@ export class IdeChannel {
         return this.done(d);
       default:
         return this.abort(d);
+    }
+  }
+
+  /** SMART: the subset QEMU implements, with its attribute values. */
+  private smart(d: IdeDrive): void {
+    if (d.kind !== 'hd' || d.lcyl !== 0x4f || d.hcyl !== 0xc2) return this.abort(d);
+    if (!d.smartEnabled && d.feature !== 0xd8) return this.abort(d);
+    switch (d.feature) {
+      case 0xd8: d.smartEnabled = true; return this.done(d);
+      case 0xd9: d.smartEnabled = false; return this.done(d);
+      case 0xd2: // ATTRIBUTE AUTOSAVE: sector register 0x00 = off, 0xf1 = on
+        if (d.sector !== 0x00 && d.sector !== 0xf1) return this.abort(d);
+        d.smartAutosave = d.sector === 0xf1;
+        return this.done(d);
+      case 0xda: // RETURN STATUS: 4Fh/C2h = no threshold exceeded
+        d.lcyl = 0x4f; d.hcyl = 0xc2;
+        return this.done(d);
+      case 0xd4: // EXECUTE OFF-LINE IMMEDIATE: off-line, short, extended
+        if (d.sector > 2) return this.abort(d);
+        d.smartSelftests = d.smartSelftests >= 21 ? 1 : d.smartSelftests + 1;
+        return this.done(d);
+      case 0xd0: case 0xd1: {
+        const b = this.buffer(512);
+        b.fill(0);
+        b[0] = 0x01;
+        for (let n = 0; n < SMART_ATTRIBUTES.length; n++) {
+          const a = SMART_ATTRIBUTES[n]!;
+          if (d.feature === 0xd0) b.set(a.subarray(0, 11), 2 + n * 12);
+          else { b[2 + n * 12] = a[0]!; b[3 + n * 12] = a[11]!; }
+        }
+        if (d.feature === 0xd0) {
+          b[362] = 0x02 | (d.smartAutosave ? 0x80 : 0);
+          b[364] = 0x20; b[365] = 0x01;
+          b[367] = 0x19; // off-line collection: execute, self-test
+          b[368] = 0x03; b[370] = 0x01; // SMART capability, error logging
+          b[372] = 0x02; b[373] = 0x36; b[374] = 0x01; // self-test polling minutes
+        }
+        let sum = 0;
+        for (let i = 0; i < 511; i++) sum += b[i]!;
+        b[511] = (0x100 - (sum & 0xff)) & 0xff;
+        d.status = READY;
+        this.transferStart(d, b, 512, true, () => this.transferStop(d));
+        this.raiseIrq();
+        return;
+      }
+      default: return this.abort(d);
     }
   }
 
@@ -839,6 +890,8 @@ export class IdeChannel {
         d.select, d.status & ~ST_BSY, d.error, d.multSectors, d.reqSectors, d.lba48 ? 1 : 0, d.writeCache ? 1 : 0,
         d.curHeads, d.curSectors, d.atapiDma ? 1 : 0],
       cd: d.cd?.saveState() ?? null,
+      identify: d.identifyWords === null ? null : Buffer.from(d.identifyWords.buffer, d.identifyWords.byteOffset, 512).toString('base64'),
+      smart: [d.smartEnabled ? 1 : 0, d.smartAutosave ? 1 : 0, d.smartSelftests],
     });
     return { unit: this.unit, ctl: this.ctl, irqPending: this.irqPending, drives };
   }
@@ -850,7 +903,8 @@ export class IdeChannel {
     const ds = s['drives'];
     if (Array.isArray(ds)) {
       for (let i = 0; i < 2; i++) {
-        const d = this.drives[i], x = ds[i] as { regs?: number[]; cd?: Record<string, unknown> | null } | null;
+        const d = this.drives[i];
+        const x = ds[i] as { regs?: number[]; cd?: Record<string, unknown> | null; identify?: string | null; smart?: number[] } | null;
         if (d == null || x == null || !Array.isArray(x.regs)) continue;
         const r = x.regs.map(Number);
         [d.feature, d.nsector, d.sector, d.lcyl, d.hcyl, d.hobFeature, d.hobNsector, d.hobSector, d.hobLcyl, d.hobHcyl,
@@ -859,6 +913,13 @@ export class IdeChannel {
         d.lba48 = r[15] === 1; d.writeCache = r[16] === 1; d.curHeads = r[17] ?? d.chs.heads;
         d.curSectors = r[18] ?? d.chs.sectors; d.atapiDma = r[19] === 1;
         d.identifyWords = null;
+        if (typeof x.identify === 'string') {
+          const b = Buffer.from(x.identify, 'base64');
+          if (b.length === 512) d.identifyWords = new Uint16Array(new Uint8Array(b).buffer);
+        }
+        if (Array.isArray(x.smart)) {
+          d.smartEnabled = x.smart[0] === 1; d.smartAutosave = x.smart[1] === 1; d.smartSelftests = Number(x.smart[2]) || 0;
+        }
         if (d.cd !== null && x.cd) d.cd.loadState(x.cd);
       }
     }

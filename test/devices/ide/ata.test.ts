@@ -234,7 +234,8 @@ describe('PIO data commands', () => {
     const { io, ide, disk } = setup(1 * MiB);
     lba28(io, 0x40, 10, 5);
     expect(io.read(0x1f7, 1)).toBe(0x50);
-    expect(io.read(0x1f3, 1)).toBe(14);
+    expect(io.read(0x1f3, 1)).toBe(10); // QEMU leaves the task file alone
+    expect(io.read(0x1f2, 1)).toBe(5);
     io.write(0x1f7, 1, 0xe7);
     expect(io.read(0x3f6, 1) & 0x80).toBe(0x80);
     await settle(ide);

@@ -20,6 +20,32 @@ import { pcIde, settle } from './helpers.js';
 const here = dirname(fileURLToPath(import.meta.url));
 let dir = '';
 let qemuLines: string[] = [];
+let ataLines: string[] = [];
+
+function runQemu(floppyAsm: string, drives: string[]): string[] {
+  const bin = join(dir, `${floppyAsm}.bin`);
+  execFileSync('nasm', ['-f', 'bin', '-o', bin, join(here, 'fixtures', `${floppyAsm}.asm`)]);
+  const floppy = new Uint8Array(1474560);
+  floppy.set(readFileSync(bin));
+  writeFileSync(join(dir, `${floppyAsm}.fd`), floppy);
+  const serial = join(dir, `${floppyAsm}.txt`);
+  const r = spawnSync('qemu-system-x86_64', ['-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-drive', `file=${join(dir, `${floppyAsm}.fd`)},format=raw,if=floppy`, ...drives,
+    '-boot', 'a', '-serial', `file:${serial}`], { timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`qemu failed: ${r.stderr}`);
+  return readFileSync(serial, 'latin1').split('\n').filter((l) => l !== '');
+}
+
+/** 64 MiB disk whose first 300 and last sectors hold a per-sector pattern. */
+function patternDisk(file: string): void {
+  const sectors = 131072;
+  const img = new Uint8Array(sectors * 512);
+  for (let s = 0; s < sectors; s++) {
+    if (s >= 300 && s <= 131000) continue;
+    for (let i = 0; i < 512; i++) img[s * 512 + i] = (s * 31 + i * 7 + 1) & 0xff;
+  }
+  writeFileSync(file, img);
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'qemu-ts-oracle-'));
@@ -38,6 +64,9 @@ beforeAll(() => {
     '-boot', 'a', '-serial', `file:${join(dir, 'serial.txt')}`], { timeout: 60_000 });
   if (r.status !== 0) throw new Error(`qemu failed: ${r.stderr}`);
   qemuLines = readFileSync(join(dir, 'serial.txt'), 'latin1').split('\n').filter((l) => l !== '');
+  patternDisk(join(dir, 'pat.img'));
+  execFileSync('cp', [join(dir, 'pat.img'), join(dir, 'pat-qemu.img')]);
+  ataLines = runQemu('ata-probe', ['-drive', `file=${join(dir, 'pat-qemu.img')},format=raw,if=ide,index=0`]);
 });
 
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -112,7 +141,68 @@ const PACKETS: [number[], number][] = [
   [[0x03, 0, 0, 0, 18], 0xfffe],
 ];
 
+/** The task-file table of ata-probe.asm: features, count, LBA low/mid/high, device, command, flags. */
+const TASKS: number[][] = [
+  [0, 0, 0, 0, 0, 0xa0, 0xec, 0], [0, 3, 0, 0, 0, 0xe0, 0xc6, 0], [0, 4, 0, 0, 0, 0xe0, 0xc6, 0],
+  [0, 6, 5, 0, 0, 0xe0, 0xc4, 0], [0, 2, 0xff, 0xff, 1, 0xe0, 0x20, 0], [0, 1, 0, 0, 2, 0xe0, 0x20, 0],
+  [0, 5, 100, 0, 0, 0xe0, 0x40, 0], [0, 0, 0, 0, 0, 0xe0, 0xe5, 0], [0, 0, 0, 0, 0, 0xe0, 0xf8, 0],
+  [0, 1, 5, 1, 0, 0xa2, 0x20, 0], [0, 17, 0, 0, 0, 0xa3, 0x91, 0], [0, 1, 3, 2, 0, 0xa1, 0x20, 0],
+  [3, 0x42, 0, 0, 0, 0xa0, 0xef, 0], [0, 0, 0, 0, 0, 0xa0, 0xec, 0], [0, 1, 9, 0, 0, 0xe0, 0x30, 1],
+  [0, 1, 9, 0, 0, 0xe0, 0x20, 0], [0, 0, 0, 0, 0, 0xa0, 0x00, 0], [0, 0, 0, 0, 0, 0xa0, 0x08, 0],
+  [0, 0, 0, 0, 0, 0xa0, 0x10, 0], [0, 0, 0, 0, 0, 0xa0, 0x90, 0], [0, 0, 0, 0, 0, 0xa0, 0x00, 2],
+  [0xda, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0], [0xd0, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0], [0xd1, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0],
+  [0xd0, 0, 0, 0, 0, 0xa0, 0xb0, 0], [0xd9, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0], [0xda, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0],
+  [0xd8, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0], [0xd2, 0xf1, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0], [0xd4, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0],
+  [0xd0, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0], [0x55, 0, 0, 0x4f, 0xc2, 0xa0, 0xb0, 0],
+];
+
+async function ataProbe(io: IoBus, ide: { idle(): Promise<unknown> }): Promise<string[]> {
+  let out = '';
+  const waitnb = async () => {
+    for (;;) {
+      const st = io.read(0x1f7, 1);
+      if ((st & 0x80) === 0) return st;
+      await settle(ide);
+    }
+  };
+  for (const t of TASKS) {
+    await waitnb();
+    if ((t[7]! & 2) !== 0) {
+      io.write(0x3f6, 1, 4); io.write(0x3f6, 1, 0);
+      await waitnb();
+    } else {
+      io.write(0x1f6, 1, t[5]!);
+      for (let r = 0; r < 5; r++) io.write(0x1f1 + r, 1, t[r]!);
+      io.write(0x1f7, 1, t[6]!);
+      for (;;) {
+        const st = await waitnb();
+        if ((st & 8) === 0) break;
+        out += '[';
+        for (let w = 0; w < 256; w++) {
+          if ((t[7]! & 1) !== 0) { io.write(0x1f0, 2, 0x5a5a); continue; }
+          const v = io.read(0x1f0, 2);
+          if (t[6] === 0xec || t[6] === 0xb0 || w < 4) out += hex(v & 0xff) + hex(v >> 8);
+        }
+      }
+    }
+    for (let r = 1; r <= 7; r++) out += hex(io.read(0x1f0 + r, 1));
+    out += '\n';
+  }
+  return out.split('\n').filter((l) => l !== '');
+}
+
 describe('IDE against real QEMU (boot-sector probe)', () => {
+  it('runs ATA commands with the same data, registers and errors as QEMU', async () => {
+    const node = await openImage(join(dir, 'pat.img'), { readOnly: false, format: 'raw' });
+    const m = pcIde();
+    m.ide.channels[0].attachDisk(0, node, { chs: await guessGeometry(node) });
+    const ours = await ataProbe(m.io, m.ide);
+    await closeChain(node);
+    expect(ours.length).toBe(ataLines.length);
+    for (let i = 0; i < ours.length; i++) expect({ line: i + 1, text: ours[i] }).toEqual({ line: i + 1, text: ataLines[i] });
+    expect(readFileSync(join(dir, 'pat.img')).equals(readFileSync(join(dir, 'pat-qemu.img')))).toBe(true);
+  });
+
   it('answers IDENTIFY and ATAPI packets exactly as QEMU does', async () => {
     const hd = await openImage(join(dir, 'hd.img'), { readOnly: true, format: 'raw' });
     const cd = await openImage(join(dir, 'cd.iso'), { readOnly: true, format: 'raw' });

@@ -1,0 +1,201 @@
+import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryBus } from '../../src/memory/memory-bus.js';
+import { IoBus } from '../../src/bus/io-bus.js';
+import type { InterruptController } from '../../src/bus/irq.js';
+import { Cpu } from '../../src/cpu/cpu.js';
+import { MODELS } from '../../src/cpu/models.js';
+
+/** Assemble a real-mode snippet at 0000:1000. */
+function asm(src: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'cpu-snip-'));
+  writeFileSync(join(dir, 's.asm'), `bits 16\norg 0x1000\n${src}\n`);
+  execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 's.bin'), join(dir, 's.asm')]);
+  return new Uint8Array(readFileSync(join(dir, 's.bin')));
+}
+
+class FakePic implements InterruptController {
+  pending: number[] = [];
+  acks = 0;
+  hasInterrupt(): boolean { return this.pending.length > 0; }
+  acknowledge(): number { this.acks++; return this.pending.shift()!; }
+}
+
+function machine(code: Uint8Array, model = MODELS.pentium3!): { cpu: Cpu; mem: MemoryBus; out: number[] } {
+  const mem = new MemoryBus(2 << 20, 1 << 16);
+  mem.mapRam(0, 2 << 20);
+  mem.mem.set(code, 0x1000);
+  const io = new IoBus();
+  const out: number[] = [];
+  io.register(0xe9, 1, { ioRead: () => 0, ioWrite: (_p, _s, v) => { out.push(v); } }, 'con');
+  const cpu = new Cpu(mem, io, model);
+  for (let s = 0; s < 6; s++) cpu.setSegmentReal(s, 0);
+  cpu.eip = 0x1000;
+  cpu.esp = 0x8000;
+  return { cpu, mem, out };
+}
+
+/** Point IVT vector `v` at 0000:off. */
+function ivt(mem: MemoryBus, v: number, off: number): void {
+  mem.mem[v * 4] = off & 0xff; mem.mem[v * 4 + 1] = off >> 8; mem.mem[v * 4 + 2] = 0; mem.mem[v * 4 + 3] = 0;
+}
+
+describe('CPU core contract', () => {
+  it('power-on state matches the SDM reset values', () => {
+    const { cpu } = machine(new Uint8Array(0));
+    cpu.reset();
+    expect(cpu.segSel[1]).toBe(0xf000);
+    expect(cpu.segBase[1]! >>> 0).toBe(0xffff0000);
+    expect(cpu.eip).toBe(0xfff0);
+    expect(cpu.edx).toBe(0x673); // family 6 model 7 stepping 3
+    expect(cpu.cr0 >>> 0).toBe(0x60000010);
+    expect(cpu.eflags).toBe(2);
+    expect(cpu.pc).toBe(0xfffffff0);
+  });
+
+  it('CPUID reports the model and only implemented features', () => {
+    const { cpu } = machine(asm('xor eax,eax\ncpuid\nmov [0x500],ebx\nmov [0x504],edx\nmov [0x508],ecx\nmov eax,1\ncpuid\nmov [0x510],eax\nmov [0x514],edx\nhlt'));
+    const mem = cpu.mem.mem;
+    cpu.run(100);
+    expect(new TextDecoder().decode(mem.subarray(0x500, 0x50c))).toBe('GenuineIntel');
+    const sig = mem[0x510]! | (mem[0x511]! << 8);
+    expect(sig).toBe(0x673);
+    const edx = (mem[0x514]! | (mem[0x515]! << 8) | (mem[0x516]! << 16) | (mem[0x517]! << 24)) >>> 0;
+    expect(edx & 1).toBe(1); // FPU attached
+    expect(edx & (1 << 15)).not.toBe(0); // CMOV
+    expect(edx & (1 << 8)).not.toBe(0); // CX8
+    expect(edx & ((1 << 23) | (1 << 25) | (1 << 26))).toBe(0); // no MMX/SSE/SSE2
+    expect(edx & (1 << 9)).toBe(0); // no local APIC advertised
+  });
+
+  it('RDTSC reads the machine TSC source; WRMSR 0x10 rebases it', () => {
+    const { cpu, mem } = machine(asm('rdtsc\nmov [0x500],eax\nmov [0x504],edx\nxor eax,eax\nmov edx,1\nmov ecx,0x10\nwrmsr\nrdtsc\nmov [0x508],eax\nmov [0x50c],edx\nhlt'));
+    let t = 5_000_000_000;
+    cpu.tscSource = () => t;
+    cpu.reset(); for (let s = 0; s < 6; s++) cpu.setSegmentReal(s, 0); cpu.eip = 0x1000; cpu.esp = 0x8000;
+    t += 1000;
+    cpu.run(100);
+    const rd = (a: number): number => (mem.mem[a]! | (mem.mem[a + 1]! << 8) | (mem.mem[a + 2]! << 16) | (mem.mem[a + 3]! << 24)) >>> 0;
+    expect(rd(0x500) + rd(0x504) * 2 ** 32).toBe(1000);
+    expect(rd(0x508)).toBe(0); expect(rd(0x50c)).toBe(1);
+  });
+
+  it('HLT gives the host its time back; an interrupt wakes it through the IVT', () => {
+    const { cpu, mem, out } = machine(asm('sti\nhlt\nmov al,2\nout 0xe9,al\nhlt\ntimes 0x100-($-$$) nop\nhandler: mov al,1\nout 0xe9,al\niret'));
+    const pic = new FakePic();
+    cpu.intc = pic;
+    ivt(mem, 0x20, 0x1100);
+    const n = cpu.run(1000);
+    expect(cpu.halted).toBe(true);
+    expect(n).toBe(2);
+    expect(cpu.run(1000)).toBe(0); // still halted, nothing pending
+    pic.pending.push(0x20);
+    cpu.run(1000);
+    expect(out).toEqual([1, 2]);
+    expect(pic.acks).toBe(1);
+  });
+
+  it('STI and MOV SS hold off interrupts for one instruction; CLI blocks them', () => {
+    const { cpu, mem, out } = machine(asm('cli\nmov al,9\nout 0xe9,al\nsti\nmov al,3\nout 0xe9,al\ncli\nmov ss,ax\nsti\nmov ss,ax\nmov al,4\nout 0xe9,al\nhlt\ntimes 0x100-($-$$) nop\nhandler: out 0xe9,al\niret'));
+    const pic = new FakePic();
+    cpu.intc = pic;
+    pic.pending.push(0x21);
+    ivt(mem, 0x21, 0x1100);
+    cpu.run(9);
+    // not before STI (IF=0), not right after STI (shadow): after "mov al,3", so the handler outputs 3
+    expect(out).toEqual([9, 3, 3]);
+    pic.pending.push(0x21);
+    cpu.run(1000);
+    // STI's shadow then MOV SS's shadow: the interrupt is taken after "mov al,4"
+    expect(out).toEqual([9, 3, 3, 4, 4]);
+  });
+
+  it('NMI is taken with IF=0 and blocked until IRET', () => {
+    const { cpu, mem, out } = machine(asm('cli\nnop\nnop\nmov al,8\nout 0xe9,al\nhlt\ntimes 0x100-($-$$) nop\nnmi: mov al,7\nout 0xe9,al\nnop\niret'));
+    ivt(mem, 2, 0x1100);
+    cpu.run(1);
+    cpu.nmi();
+    cpu.run(2); // into the handler
+    cpu.nmi(); // latched while the first NMI is in service
+    cpu.run(2);
+    expect(out).toEqual([7]);
+    cpu.run(100);
+    expect(out).toEqual([7, 7, 8]);
+  });
+
+  it('A20 gate: with A20 masked, 0x100000 aliases 0x000000', () => {
+    const { cpu, mem } = machine(asm('mov ax,0xffff\nmov es,ax\nmov byte [es:0x10],0x5a\nhlt'));
+    cpu.setA20(false);
+    cpu.run(100);
+    expect(mem.mem[0]).toBe(0x5a);
+    expect(mem.mem[0x100000]).toBe(0);
+    const b = machine(asm('mov ax,0xffff\nmov es,ax\nmov byte [es:0x10],0x5a\nhlt'));
+    b.cpu.run(100);
+    expect(b.mem.mem[0x100000]).toBe(0x5a);
+  });
+
+  it('self-modifying code: a store into the next instruction takes effect', () => {
+    const { cpu, out } = machine(asm('mov byte [patch+1],0x42\npatch: mov al,0x11\nout 0xe9,al\nhlt'));
+    cpu.run(100);
+    expect(out).toEqual([0x42]);
+  });
+
+  it('DMA writes to code are executed', () => {
+    const { cpu, mem, out } = machine(asm('l: mov al,0x11\nout 0xe9,al\ncmp al,0x11\nje l\nhlt'));
+    cpu.run(3);
+    mem.writeBytes(0x1001, new Uint8Array([0x22]));
+    cpu.run(100);
+    expect(out).toEqual([0x11, 0x22]);
+  });
+
+  it('SYSENTER/SYSEXIT switch to the flat ring-0 / ring-3 segments from the MSRs', () => {
+    const { cpu } = machine(new Uint8Array(0));
+    cpu.cr0 |= 1;
+    cpu.setSegCache(1, 0x1b, 0x0000ffff, 0x00cffb00); cpu.cpl = 3; cpu.selectTlb(); cpu.modeChanged();
+    cpu.setSegCache(2, 0x23, 0x0000ffff, 0x00cff300);
+    cpu.sysenterCs = 0x10; cpu.sysenterEsp = 0x7000; cpu.sysenterEip = 0x3000;
+    cpu.mem.mem.set([0x0f, 0x34], 0x1000); // sysenter
+    cpu.mem.mem.set([0xb9, 0x00, 0x60, 0, 0, 0xba, 0x10, 0x10, 0, 0, 0x0f, 0x35], 0x3000); // mov ecx,0x6000; mov edx,0x1010; sysexit
+    cpu.eip = 0x1000;
+    cpu.run(1);
+    expect([cpu.segSel[1], cpu.segSel[2], cpu.cpl, cpu.esp, cpu.eip]).toEqual([0x10, 0x18, 0, 0x7000, 0x3000]);
+    cpu.run(3);
+    expect([cpu.segSel[1], cpu.segSel[2], cpu.cpl, cpu.esp, cpu.eip]).toEqual([0x23, 0x2b, 3, 0x6000, 0x1010]);
+  });
+
+  it('triple fault reports a shutdown to the machine', () => {
+    const { cpu } = machine(asm('lidt [idt]\nint3\nidt: dw 0\ndd 0'));
+    let why = '';
+    cpu.onShutdown = (r) => { why = r; };
+    cpu.run(100);
+    expect(why).toBe('triple-fault');
+  });
+
+  it('saveState/loadState round-trips through JSON', () => {
+    const a = machine(asm('mov eax,0x12345678\nmov bx,0x2000\nmov ds,bx\nstd\nhlt'));
+    a.cpu.run(100);
+    const s = JSON.parse(JSON.stringify(a.cpu.saveState()));
+    const b = machine(new Uint8Array(0));
+    b.cpu.loadState(s);
+    expect(b.cpu.eax).toBe(0x12345678);
+    expect(b.cpu.segSel[3]).toBe(0x2000);
+    expect(b.cpu.segBase[3]).toBe(0x20000);
+    expect(b.cpu.eflags & 0x400).toBe(0x400);
+    expect(b.cpu.halted).toBe(true);
+    expect(JSON.stringify(b.cpu.saveState())).toBe(JSON.stringify(s));
+  });
+
+  it('x87 opcodes raise #NM with CR0.EM and #UD on a model without FPU', () => {
+    const a = machine(asm('fninit\nhlt'), MODELS['i486-nofpu']);
+    ivt(a.mem, 6, 0x2000); a.mem.mem[0x2000] = 0xf4;
+    a.cpu.run(10);
+    expect(a.cpu.lastVector).toBe(6);
+    const b = machine(asm('mov eax,cr0\nor al,4\nmov cr0,eax\nfld1\nhlt'));
+    ivt(b.mem, 7, 0x2000); b.mem.mem[0x2000] = 0xf4;
+    b.cpu.run(20);
+    expect(b.cpu.lastVector).toBe(7);
+  });
+});

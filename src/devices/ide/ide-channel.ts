@@ -781,13 +781,13 @@ export class IdeChannel {
     const ata = req.atapi === null;
     const total = ata ? d.nsector * 512 : req.atapi!.total;
     const sg = dma.prepare(total);
-    const usable = ata ? Math.floor(sg.bytes / 512) * 512 : sg.bytes;
-    if (usable === 0) {
-      // PRDs too short: Active is cleared, no interrupt (as QEMU).
+    if (sg.bytes < total) {
+      // PRDs too short for the request: nothing moves, Active clears, no interrupt (as QEMU).
       d.status = READY;
       dma.finish(false);
       return;
     }
+    const usable = total;
     const lba = ata ? d.getSector() : 0;
     const g = this.gen;
     this.inflight++;

@@ -347,13 +347,15 @@ describe('bus-master DMA (PIIX3)', () => {
   it('stops without an interrupt when the PRDs are too short, stays active when too long', async () => {
     const { io, mem, pic, ide, disk } = setup();
     fillPattern(disk, 4);
-    prd(mem, 0x1000, [[0x20000, 256, true]]);
+    prd(mem, 0x1000, [[0x20000, 512, true]]);
     io.write(0xc004, 4, 0x1000);
-    lba28(io, 0xc8, 0, 1);
+    lba28(io, 0xc8, 0, 2);
     io.write(0xc000, 1, 0x09);
     await settle(ide);
     expect(pic.level[14]).toBe(false);
     expect(io.read(0xc002, 1)).toBe(0x00);
+    expect(mem.read8(0x20000)).toBe(0); // nothing transferred, as QEMU
+    expect(io.read(0x1f3, 1)).toBe(0);
     io.write(0xc000, 1, 0x00);
     // A table longer than the transfer: Active stays set alongside Interrupt.
     io.write(0x3f6, 1, 0x04); io.write(0x3f6, 1, 0x00);

@@ -21,6 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 let dir = '';
 let qemuLines: string[] = [];
 let ataLines: string[] = [];
+let dmaLines: string[] = [];
 
 function runQemu(floppyAsm: string, drives: string[]): string[] {
   const bin = join(dir, `${floppyAsm}.bin`);
@@ -67,6 +68,9 @@ beforeAll(() => {
   patternDisk(join(dir, 'pat.img'));
   execFileSync('cp', [join(dir, 'pat.img'), join(dir, 'pat-qemu.img')]);
   ataLines = runQemu('ata-probe', ['-drive', `file=${join(dir, 'pat-qemu.img')},format=raw,if=ide,index=0`]);
+  execFileSync('cp', [join(dir, 'pat.img'), join(dir, 'dma.img')]);
+  execFileSync('cp', [join(dir, 'pat.img'), join(dir, 'dma-qemu.img')]);
+  dmaLines = runQemu('dma-probe', ['-drive', `file=${join(dir, 'dma-qemu.img')},format=raw,if=ide,index=0`]);
 });
 
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -191,7 +195,46 @@ async function ataProbe(io: IoBus, ide: { idle(): Promise<unknown> }): Promise<s
   return out.split('\n').filter((l) => l !== '');
 }
 
+/** dma-probe.asm's cases: buffer, PRD byte count (0 = 64 KiB), sector count, LBA, command, BM command. */
+const DMA_CASES: number[][] = [
+  [0x2000, 4096, 8, 1, 0xc8, 0x09], [0x3000, 512, 2, 3, 0xc8, 0x09], [0x4000, 4096, 1, 5, 0xc8, 0x09],
+  [0x5000, 512, 1, 20, 0xca, 0x01], [0x6000, 512, 1, 20, 0xc8, 0x09], [0x7000, 0, 0, 0, 0xc8, 0x09],
+];
+
 describe('IDE against real QEMU (boot-sector probe)', () => {
+  it('does bus-master DMA with the same results as QEMU (exact, short and long PRDs, write)', async () => {
+    const node = await openImage(join(dir, 'dma.img'), { readOnly: false, format: 'raw' });
+    const m = pcIde();
+    m.ide.channels[0].attachDisk(0, node, { chs: await guessGeometry(node) });
+    m.ide.writeConfig(0x04, 2, 0x0107);
+    for (let i = 0; i < 256; i++) m.mem.write16(0x5000 + 2 * i, 0xa55a);
+    const io = m.io;
+    const out: string[] = [];
+    for (const [buf, bytes, count, lba, cmd, bm] of DMA_CASES as [number, number, number, number, number, number][]) {
+      m.mem.write32(0x1000, buf); m.mem.write32(0x1004, 0x80000000 | bytes);
+      io.write(0xc004, 4, 0x1000);
+      io.write(0xc002, 1, 6);
+      io.write(0x1f6, 1, 0xe0); io.write(0x1f2, 1, count); io.write(0x1f3, 1, lba);
+      io.write(0x1f4, 1, 0); io.write(0x1f5, 1, 0);
+      io.write(0x1f7, 1, cmd);
+      io.write(0xc000, 1, bm);
+      for (let k = 0; k < 1000; k++) {
+        const st = io.read(0xc002, 1);
+        if ((st & 4) !== 0 || (st & 1) === 0) break;
+        await settle(m.ide);
+      }
+      while ((io.read(0x1f7, 1) & 0x80) !== 0) await settle(m.ide);
+      let line = hex(io.read(0xc002, 1)) + hex(io.read(0x1f7, 1)) + hex(io.read(0x1f1, 1)) + hex(io.read(0x1f3, 1)) + ':';
+      for (let i = 0; i < 8; i++) line += hex(m.mem.read8(buf + i));
+      io.write(0xc000, 1, 0);
+      line += hex(io.read(0xc002, 1));
+      out.push(line);
+    }
+    await closeChain(node);
+    expect(out).toEqual(dmaLines);
+    expect(readFileSync(join(dir, 'dma.img')).equals(readFileSync(join(dir, 'dma-qemu.img')))).toBe(true);
+  });
+
   it('runs ATA commands with the same data, registers and errors as QEMU', async () => {
     const node = await openImage(join(dir, 'pat.img'), { readOnly: false, format: 'raw' });
     const m = pcIde();

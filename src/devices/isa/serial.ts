@@ -239,10 +239,11 @@ export class Serial16550 extends ByteIoDevice {
       case 2: {
         const on = (v & 1) !== 0;
         if (on !== this.fifoOn || (v & 2)) { this.rxHead = this.rxCount = 0; this.lsr &= ~LSR_DR; this.timeoutPending = false; this.rxTimer.del(); }
-        if (on !== this.fifoOn || (v & 4)) { this.tx.length = 0; if (!this.shifting) this.lsr |= LSR_TEMT; this.lsr |= LSR_THRE; }
+        if (on !== this.fifoOn || (v & 4)) { this.tx.length = 0; if (!this.shifting) this.lsr |= LSR_TEMT; this.lsr |= LSR_THRE; this.thrPending = true; }
         this.fifoOn = on;
         this.trigger = TRIGGER[v >> 6]!;
         this.pump();
+        this.update();
         return;
       }
       case 3: this.lcr = v; return;

@@ -1,0 +1,1304 @@
+/**
+ * Turns the option list (in command-line order) into a MachineDescription, applying QEMU 7.2's
+ * rules: accumulation vs last-wins, the legacy shorthands, and the per-machine defaults.
+ * No file-system access here (see validate.ts).
+ */
+import { chardevFromLegacy, chardevFromOpts } from './chardev.js';
+import { canonicalFeature, CPU_PROPS, findCpuModel } from './cpu-models.js';
+import { findDevice, QEMU_ONLY_DEVICES, type DeviceModel } from './device-models.js';
+import { CliError, withOption } from './errors.js';
+import type {
+  CacheMode, ChardevInfo, DeviceInfo, DisplayInfo, DriveInfo, DriveInterface, DriveMedia, ErrorAction, MachineDescription,
+  MonitorInfo, NetdevInfo, NicInfo, PortInfo,
+} from './machine-description.js';
+import { defaultMachine, findMachine, MACHINE_PROPS, type MachineType } from './machines.js';
+import { formatMac, netdevFromOpts, parseMac } from './net.js';
+import { parseBool, parseInt64, parseQemuOpts, parseSize, parseUint, QemuOpts, strToSize, SIZE_HINT } from './qemu-opts.js';
+
+/** One option occurrence from argv (or a -readconfig file). */
+export interface ArgItem {
+  name: string;
+  arg: string | null;
+  /** How it reads in messages: "-m 1024X". */
+  where: string;
+}
+
+export interface BuildEnv {
+  warn: (msg: string) => void;
+}
+
+interface PendingDrive {
+  opts: QemuOpts;
+  where: string;
+  source: string;
+}
+
+interface PendingNet {
+  kind: 'net' | 'nic' | 'netdev';
+  opts: QemuOpts;
+  where: string;
+}
+
+const SERIAL_IO = [0x3f8, 0x2f8, 0x3e8, 0x2e8];
+const SERIAL_IRQ = [4, 3, 4, 3];
+const PARALLEL_IO = [0x378, 0x278, 0x3bc];
+const NE2K_IO = [0x300, 0x320, 0x340, 0x360, 0x280, 0x380];
+const NE2K_IRQ = [9, 10, 11, 3, 4, 5];
+
+const DRIVE_KEYS = [
+  'file', 'if', 'bus', 'unit', 'index', 'media', 'format', 'snapshot', 'cache', 'readonly', 'id', 'werror', 'rerror',
+  'aio', 'discard', 'detect-zeroes', 'copy-on-read', 'serial', 'addr', 'node-name', 'auto-read-only', 'force-share',
+  'driver', 'cache.direct', 'cache.no-flush', 'cyls', 'heads', 'secs', 'trans', 'boot',
+];
+const FORMATS = ['raw', 'qcow2', 'qcow', 'vmdk', 'vdi', 'vpc', 'vhdx', 'qed', 'parallels', 'dmg', 'bochs', 'cloop', 'luks', 'vvfat'];
+const LOG_ITEMS = [
+  ['out_asm', 'show generated host assembly code for each compiled TB'],
+  ['in_asm', 'show target assembly code for each compiled TB'],
+  ['op', 'show micro ops for each compiled TB'],
+  ['op_opt', 'show micro ops after optimization'],
+  ['op_ind', 'show micro ops before indirect lowering'],
+  ['int', 'show interrupts/exceptions in short format'],
+  ['exec', 'show trace before each executed TB (lots of logs)'],
+  ['cpu', 'show CPU registers before entering a TB (lots of logs)'],
+  ['fpu', "include FPU registers in the 'cpu' logging"],
+  ['mmu', 'log MMU-related activities'],
+  ['pcall', 'x86 only: show protected mode far calls/returns/exceptions'],
+  ['cpu_reset', 'show CPU state before CPU resets'],
+  ['unimp', 'log unimplemented functionality'],
+  ['guest_errors', 'log when the guest OS does something invalid (eg accessing a\nnon-existent register)'],
+  ['page', 'dump pages at beginning of user mode emulation'],
+  ['nochain', 'do not chain compiled TBs so that "exec" and "cpu" show\ncomplete traces'],
+  ['plugin', 'output from TCG plugins'],
+  ['strace', 'log every user-mode syscall, its input, and its result'],
+  ['tid', "open a separate log file per thread; filename must contain '%d'"],
+] as const;
+
+export function logHelp(): string {
+  const lines = ['Log items (comma separated):'];
+  for (const [n, d] of LOG_ITEMS) lines.push(`${n.padEnd(15)} ${d}`);
+  lines.push('trace:PATTERN   enable trace events', '', 'Use "-d trace:help" to get a list of trace events.', '');
+  return lines.join('\n');
+}
+
+export class HelpRequest {
+  constructor(readonly text: string, readonly code = 0) {}
+}
+
+export class Builder {
+  private readonly env: BuildEnv;
+  readonly warnings: string[] = [];
+  // Gathered state (order matters where QEMU accumulates).
+  private machineOpts = new QemuOpts('');
+  private machineWhere = '';
+  private accels: { name: string; where: string }[] = [];
+  private cpuSpec: { text: string; where: string } | null = null;
+  private smpOpts: QemuOpts | null = null;
+  private memOpts = new QemuOpts('');
+  private memWhere = '';
+  private bootOpts: QemuOpts | null = null;
+  private drives: PendingDrive[] = [];
+  private snapshotAll = false;
+  private devices: { opts: QemuOpts; where: string; source: string }[] = [];
+  private nets: PendingNet[] = [];
+  private chardevs: ChardevInfo[] = [];
+  private serialSpecs: { spec: string; where: string }[] = [];
+  private parallelSpecs: { spec: string; where: string }[] = [];
+  private monitorSpecs: { spec: string; mode: 'readline' | 'control'; pretty: boolean; where: string }[] = [];
+  private monOpts: { opts: QemuOpts; where: string }[] = [];
+  private debugconSpecs: { spec: string; where: string }[] = [];
+  private vga: { type: string; where: string } | null = null;
+  private display: DisplayInfo | null = null;
+  private vnc: { display: string; options: Record<string, string> } | null = null;
+  private nographic = false;
+  private fullScreen = false;
+  private kernel: string | null = null;
+  private initrd: string | null = null;
+  private append: string | null = null;
+  private bios: string | null = null;
+  private lDirs: string[] = [];
+  private optionRoms: { file: string; bootindex: number | null; romfile: string | null }[] = [];
+  private rtc = { base: 'utc', clock: 'host' as 'host' | 'rt' | 'vm', driftfix: 'none' as 'none' | 'slew' };
+  private name: string | null = null;
+  private uuid: string | null = null;
+  private pidfile: string | null = null;
+  private gdb: string | null = null;
+  private loadvm: string | null = null;
+  private icount: Record<string, string> | null = null;
+  private keyboard: string | null = null;
+  private usb = false;
+  private usbDevices: string[] = [];
+  private soundhw: string[] = [];
+  private globals: { driver: string; property: string; value: string; where: string }[] = [];
+  private logItems: string[] = [];
+  private logFile: string | null = null;
+  private flags = { startPaused: false, noReboot: false, noShutdown: false, daemonize: false, nodefaults: false, noUserConfig: false, win2kHack: false };
+  private noAcpi = false;
+  private noHpet = false;
+  private noFdBootchk = false;
+  private hdachs: string | null = null;
+
+  constructor(env: BuildEnv) {
+    this.env = env;
+  }
+
+  private warn(msg: string): void {
+    this.warnings.push(msg);
+    this.env.warn(msg);
+  }
+
+  private legacy(where: string, instead: string): void {
+    this.warn(`${where}: deprecated (removed from current QEMU); ${instead}`);
+  }
+
+  /** Handle one option. Throws CliError or HelpRequest. */
+  apply(it: ArgItem): void {
+    withOption(it.where, () => this.applyInner(it));
+  }
+
+  private opts(it: ArgItem, implied?: string): QemuOpts {
+    return parseQemuOpts(it.arg ?? '', implied, (m) => this.warn(`${it.where}: warning: ${m}`));
+  }
+
+  private applyInner(it: ArgItem): void {
+    const a = it.arg ?? '';
+    switch (it.name) {
+      case 'machine':
+      case 'M': {
+        const o = this.opts(it, 'type');
+        if (o.help || o.get('type') === 'help' || o.get('type') === '?') throw new HelpRequest('@machine');
+        // QEMU merges repeated -machine options; a later type replaces the earlier one.
+        this.machineOpts.entries.push(...o.entries);
+        this.machineWhere = it.where;
+        const acc = o.get('accel');
+        if (acc !== undefined) this.accels = acc.split(':').map((n) => ({ name: n, where: it.where }));
+        return;
+      }
+      case 'accel': {
+        const o = this.opts(it, 'accel');
+        if (o.help) throw new HelpRequest('Accelerators supported in QEMU binary:\ntcg\n');
+        const n = o.get('accel') ?? '';
+        o.check(['accel', 'thread', 'tb-size', 'split-wx', 'one-insn-per-tb']);
+        this.accels.push({ name: n, where: it.where });
+        return;
+      }
+      case 'enable-kvm':
+        this.accels.push({ name: 'kvm', where: it.where });
+        return;
+      case 'cpu':
+        if (a === 'help' || a === '?') throw new HelpRequest('@cpu');
+        this.cpuSpec = { text: a, where: it.where };
+        return;
+      case 'smp':
+        this.smpOpts = this.opts(it, 'cpus');
+        this.smpOpts.check(['cpus', 'maxcpus', 'sockets', 'dies', 'clusters', 'cores', 'threads']);
+        return;
+      case 'm': {
+        const o = this.opts(it, 'size');
+        o.check(['size', 'slots', 'maxmem']);
+        this.memOpts.entries.push(...o.entries);
+        this.memWhere = it.where;
+        return;
+      }
+      case 'boot': {
+        const o = this.opts(it, 'order');
+        o.check(['order', 'once', 'menu', 'splash', 'splash-time', 'reboot-timeout', 'strict']);
+        this.bootOpts = this.bootOpts ?? new QemuOpts('');
+        this.bootOpts.entries.push(...o.entries);
+        return;
+      }
+      case 'hda': case 'hdb': case 'hdc': case 'hdd': {
+        const idx = it.name.charCodeAt(2) - 97;
+        this.addLegacyDrive(it, `index=${idx},media=disk`, 'default');
+        return;
+      }
+      case 'cdrom':
+        this.addLegacyDrive(it, 'index=2,media=cdrom', 'default');
+        return;
+      case 'fda': case 'fdb':
+        this.addLegacyDrive(it, `index=${it.name === 'fda' ? 0 : 1}`, 'floppy');
+        return;
+      case 'drive': {
+        const o = this.opts(it);
+        this.drives.push({ opts: o, where: it.where, source: '-drive' });
+        return;
+      }
+      case 'snapshot':
+        this.snapshotAll = true;
+        return;
+      case 'device': {
+        const o = this.opts(it, 'driver');
+        const drv = o.get('driver') ?? '';
+        if (o.help && !drv) throw new HelpRequest('@device');
+        if (drv === 'help' || drv === '?') throw new HelpRequest('@device');
+        const model = this.deviceModel(drv);
+        if (o.help) throw new HelpRequest('@device:' + model.name);
+        this.devices.push({ opts: o, where: it.where, source: '-device' });
+        return;
+      }
+      case 'netdev': {
+        const o = this.opts(it, 'type');
+        if (o.help || o.get('type') === 'help') throw new HelpRequest('@netdev');
+        this.nets.push({ kind: 'netdev', opts: o, where: it.where });
+        return;
+      }
+      case 'net': {
+        const o = this.opts(it, 'type');
+        if (o.help || o.get('type') === 'help') throw new HelpRequest('@netdev');
+        if (o.has('vlan')) this.legacy(it.where, 'vlan= is read as the hub number (use -netdev and -device)');
+        if (o.get('type') === 'dump') this.legacy(it.where, 'recorded as a packet dump of the hub (QEMU now uses -object filter-dump)');
+        this.nets.push({ kind: 'net', opts: o, where: it.where });
+        return;
+      }
+      case 'nic': {
+        const o = this.opts(it, 'type');
+        if (o.help) throw new HelpRequest('@netdev');
+        this.nets.push({ kind: 'nic', opts: o, where: it.where });
+        return;
+      }
+      case 'chardev': {
+        const o = this.opts(it, 'backend');
+        if (o.help || o.get('backend') === 'help') {
+          throw new HelpRequest('Available chardev backend types: \n  ' + ['null', 'stdio', 'file', 'pipe', 'pty', 'vc', 'socket', 'udp', 'serial', 'tty', 'parallel', 'parport', 'msmouse', 'braille', 'ringbuf', 'memory'].join('\n  ') + '\n');
+        }
+        const cd = chardevFromOpts(o);
+        if (this.chardevs.some((c) => c.id === cd.id)) throw new CliError(`Duplicate ID '${cd.id}' for chardev`);
+        this.chardevs.push(cd);
+        return;
+      }
+      case 'serial':
+        this.serialSpecs.push({ spec: a, where: it.where });
+        return;
+      case 'parallel':
+        this.parallelSpecs.push({ spec: a, where: it.where });
+        if (this.parallelSpecs.length > PARALLEL_IO.length) throw new CliError('too many parallel ports');
+        return;
+      case 'monitor':
+        this.monitorSpecs.push({ spec: a, mode: 'readline', pretty: false, where: it.where });
+        return;
+      case 'qmp':
+      case 'qmp-pretty':
+        this.monitorSpecs.push({ spec: a, mode: 'control', pretty: it.name === 'qmp-pretty', where: it.where });
+        return;
+      case 'mon': {
+        const o = this.opts(it, 'chardev');
+        o.check(['chardev', 'mode', 'pretty']);
+        const mode = o.get('mode') ?? 'readline';
+        if (mode !== 'readline' && mode !== 'control') throw new CliError(`Parameter 'mode' does not accept value '${mode}'`);
+        if (!o.get('chardev')) throw new CliError("Parameter 'chardev' is missing");
+        o.getBool('pretty', false);
+        this.monOpts.push({ opts: o, where: it.where });
+        return;
+      }
+      case 'debugcon':
+        this.debugconSpecs.push({ spec: a, where: it.where });
+        return;
+      case 'vga':
+        if (a === 'help' || a === '?') throw new HelpRequest('@vga');
+        this.setVga(a, it.where);
+        return;
+      case 'std-vga':
+        this.legacy(it.where, 'use -vga std');
+        this.setVga('std', it.where);
+        return;
+      case 'cirrusvga':
+        this.legacy(it.where, 'use -vga cirrus');
+        this.setVga('cirrus', it.where);
+        return;
+      case 'display':
+        this.setDisplay(it);
+        return;
+      case 'nographic':
+        this.nographic = true;
+        return;
+      case 'curses':
+        this.display = { type: 'curses', vnc: null, nographic: false, fullScreen: false, options: {} };
+        return;
+      case 'sdl':
+        this.display = { type: 'sdl', vnc: null, nographic: false, fullScreen: false, options: {} };
+        return;
+      case 'full-screen':
+        this.fullScreen = true;
+        return;
+      case 'vnc':
+        this.vnc = this.parseVnc(a);
+        return;
+      case 'k':
+        this.keyboard = a;
+        return;
+      case 'kernel': this.kernel = a; return;
+      case 'initrd': this.initrd = a; return;
+      case 'append': this.append = a; return;
+      case 'bios': this.bios = a; return;
+      case 'L':
+        if (a === 'help') throw new HelpRequest('@L');
+        this.lDirs.push(a);
+        return;
+      case 'option-rom': {
+        const o = this.opts(it, 'romfile');
+        o.check(['romfile', 'bootindex']);
+        const bi = o.get('bootindex');
+        this.optionRoms.push({ file: o.get('romfile') ?? '', bootindex: bi === undefined ? null : parseInt64(bi, 'bootindex'), romfile: null });
+        return;
+      }
+      case 'rtc':
+        this.parseRtc(this.opts(it, 'base'));
+        return;
+      case 'localtime':
+        this.legacy(it.where, 'use -rtc base=localtime');
+        this.rtc.base = 'localtime';
+        return;
+      case 'tdf':
+      case 'rtc-td-hack':
+        this.legacy(it.where, 'use -rtc driftfix=slew');
+        this.rtc.driftfix = 'slew';
+        return;
+      case 'name': {
+        const o = this.opts(it, 'guest');
+        o.check(['guest', 'process', 'debug-threads']);
+        o.getBool('debug-threads', false);
+        this.name = o.get('guest') ?? null;
+        return;
+      }
+      case 'uuid':
+        if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(a)) {
+          throw new CliError('failed to parse UUID string: wrong format');
+        }
+        this.uuid = a.toLowerCase();
+        return;
+      case 'pidfile': this.pidfile = a; return;
+      case 'daemonize': this.flags.daemonize = true; return;
+      case 'no-reboot': this.flags.noReboot = true; return;
+      case 'no-shutdown': this.flags.noShutdown = true; return;
+      case 'action': {
+        const o = this.opts(it);
+        o.check(['reboot', 'shutdown', 'panic', 'watchdog']);
+        const r = o.get('reboot');
+        if (r !== undefined) {
+          if (r !== 'reset' && r !== 'shutdown') throw new CliError(`Parameter 'reboot' does not accept value '${r}'`);
+          this.flags.noReboot = r === 'shutdown';
+        }
+        const s = o.get('shutdown');
+        if (s !== undefined) {
+          if (s !== 'poweroff' && s !== 'pause') throw new CliError(`Parameter 'shutdown' does not accept value '${s}'`);
+          this.flags.noShutdown = s === 'pause';
+        }
+        return;
+      }
+      case 'S': this.flags.startPaused = true; return;
+      case 's': this.gdb = 'tcp::1234'; return;
+      case 'gdb': this.gdb = a === 'none' ? null : a; return;
+      case 'd': {
+        const items = a.split(',');
+        if (items.includes('help') || items.includes('?')) throw new HelpRequest(logHelp());
+        for (const x of items) {
+          if (!LOG_ITEMS.some(([n]) => n === x) && !x.startsWith('trace:')) throw new HelpRequest(logHelp(), 1);
+        }
+        for (const x of items) if (!this.logItems.includes(x)) this.logItems.push(x);
+        return;
+      }
+      case 'D': this.logFile = a; return;
+      case 'nodefaults': this.flags.nodefaults = true; return;
+      case 'no-user-config': this.flags.noUserConfig = true; return;
+      case 'nodefconfig':
+        this.legacy(it.where, 'use -no-user-config');
+        this.flags.noUserConfig = true;
+        return;
+      case 'no-acpi': this.noAcpi = true; return;
+      case 'no-hpet': this.noHpet = true; return;
+      case 'no-fd-bootchk': this.noFdBootchk = true; return;
+      case 'usb': this.usb = true; return;
+      case 'usbdevice':
+        this.usb = true;
+        if (!/^(tablet|mouse|keyboard|braille|wacom-tablet|disk:.+|host:.+|serial:.+|net:.+)$/.test(a)) {
+          throw new CliError(`could not add USB device '${a}'`);
+        }
+        this.usbDevices.push(a);
+        return;
+      case 'loadvm': this.loadvm = a; return;
+      case 'icount': {
+        const o = this.opts(it, 'shift');
+        o.check(['shift', 'align', 'sleep', 'rr', 'rrfile', 'rrsnapshot']);
+        const sh = o.get('shift');
+        if (sh !== undefined && sh !== 'auto' && parseUint(sh) === null) throw new CliError("Parameter 'shift' expects a number");
+        this.icount = o.toRecord();
+        return;
+      }
+      case 'global': {
+        const o = this.opts(it);
+        let driver: string, property: string, value: string;
+        if (o.has('driver') || o.has('property')) {
+          o.check(['driver', 'property', 'value']);
+          driver = o.get('driver') ?? '';
+          property = o.get('property') ?? '';
+          value = o.get('value') ?? '';
+        } else {
+          const e = o.entries[0];
+          const dot = e ? e.key.indexOf('.') : -1;
+          if (!e || dot <= 0 || o.entries.length !== 1) throw new CliError(`Invalid parameter '${e ? e.key : a}'`);
+          driver = e.key.slice(0, dot);
+          property = e.key.slice(dot + 1);
+          value = e.value;
+        }
+        this.globals.push({ driver, property, value, where: it.where });
+        return;
+      }
+      case 'soundhw': {
+        this.legacy(it.where, 'use -device sb16 / -device adlib');
+        if (a === 'help' || a === '?') throw new HelpRequest('Valid sound card names (comma separated):\nadlib       Yamaha YM3812 (OPL2)\nsb16        Creative Sound Blaster 16\n\n-soundhw all will enable all of the above\n');
+        const list = a === 'all' ? ['sb16', 'adlib'] : a.split(',');
+        for (const c of list) {
+          if (c !== 'sb16' && c !== 'adlib') throw new CliError(`Unknown sound card name (too big to show)`.replace('(too big to show)', `'${c}'`));
+          this.soundhw.push(c);
+        }
+        return;
+      }
+      case 'win2k-hack':
+        this.legacy(it.where, 'accepted; it has no effect (IDE writes are always complete)');
+        this.flags.win2kHack = true;
+        return;
+      case 'kernel-kqemu': case 'enable-kqemu': case 'no-kqemu':
+        this.legacy(it.where, 'kqemu no longer exists; ignored');
+        return;
+      case 'no-kvm': case 'no-kvm-irqchip': case 'no-kvm-pit': case 'enable-nesting':
+        this.legacy(it.where, 'qemu-ts never uses KVM; ignored');
+        return;
+      case 'no-frame': case 'show-cursor': case 'clock': case 'realtime': case 'tb-size':
+        this.legacy(it.where, 'ignored');
+        return;
+      case 'hdachs':
+        this.legacy(it.where, 'use -device ide-hd,cyls=,heads=,secs=');
+        if (!/^\d+,\d+,\d+(,(none|lba|auto))?$/.test(a)) throw new CliError('invalid physical CHS format');
+        this.hdachs = a;
+        return;
+      case 'echr':
+        if (parseUint(a) === null && a.length !== 1) throw new CliError('Bad argument to echr');
+        return;
+      case 'writeconfig':
+        // Handled by the caller (needs the parsed option groups); nothing to map here.
+        return;
+      default:
+        throw new CliError('option not handled');
+    }
+  }
+
+  private addLegacyDrive(it: ArgItem, extra: string, iface: string): void {
+    const o = parseQemuOpts(`if=${iface},${extra}`);
+    o.entries.push({ key: 'file', value: it.arg ?? '' });
+    this.drives.push({ opts: o, where: it.where, source: '-' + it.name });
+  }
+
+  private deviceModel(drv: string): DeviceModel {
+    const m = findDevice(drv);
+    if (m) return m;
+    if (QEMU_ONLY_DEVICES.includes(drv)) throw new CliError(`device '${drv}' is not supported by qemu-ts yet`);
+    throw new CliError(`'${drv}' is not a valid device model name`);
+  }
+
+  private setVga(t: string, where: string): void {
+    const known = ['std', 'cirrus', 'none', 'vmware', 'qxl', 'virtio'];
+    if (!known.includes(t)) throw CliError.bare(`unknown vga type: ${t}`);
+    if (t === 'vmware' || t === 'qxl' || t === 'virtio') throw new CliError(`vga type '${t}' is not supported by qemu-ts (use std or cirrus)`);
+    this.vga = { type: t, where };
+  }
+
+  private parseVnc(spec: string): { display: string; options: Record<string, string> } {
+    const comma = spec.indexOf(',');
+    const disp = comma < 0 ? spec : spec.slice(0, comma);
+    const options = comma < 0 ? {} : parseQemuOpts(spec.slice(comma + 1)).toRecord();
+    if (disp !== 'none' && !disp.includes(':')) throw new CliError('no vnc port specified');
+    if (disp.includes(':') && !disp.startsWith('unix:')) {
+      const port = disp.slice(disp.lastIndexOf(':') + 1);
+      if (!/^\d+$/.test(port)) throw new CliError(`can't convert to a number: ${port}`);
+    }
+    return { display: disp, options };
+  }
+
+  private setDisplay(it: ArgItem): void {
+    const o = this.opts(it, 'type');
+    if (o.help || o.get('type') === 'help') throw new HelpRequest('@display');
+    const t = o.get('type') ?? '';
+    const rest = o.toRecord(['type']);
+    if (o.entries[0]?.key === 'vnc') {
+      // `-display vnc=:1` is the same as `-vnc :1`.
+      this.vnc = this.parseVnc(o.entries[0].value);
+      this.display = { type: 'vnc', vnc: null, nographic: false, fullScreen: false, options: o.toRecord(['vnc']) };
+      return;
+    }
+    const types = ['none', 'sdl', 'gtk', 'curses', 'egl-headless', 'dbus', 'spice-app', 'cocoa'];
+    if (!types.includes(t)) throw new CliError(`Parameter 'type' does not accept value '${t}'`);
+    if (t === 'dbus' || t === 'spice-app' || t === 'cocoa' || t === 'egl-headless') throw new CliError(`display '${t}' is not supported by qemu-ts`);
+    const fs = o.get('full-screen');
+    this.display = { type: t as DisplayInfo['type'], vnc: null, nographic: false, fullScreen: fs !== undefined && parseBool(fs, 'full-screen'), options: rest };
+  }
+
+  private parseRtc(o: QemuOpts): void {
+    o.check(['base', 'clock', 'driftfix']);
+    const base = o.get('base');
+    if (base !== undefined) {
+      if (base === 'utc' || base === 'localtime') this.rtc.base = base;
+      else if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?$/.test(base) && !Number.isNaN(Date.parse(base.length === 10 ? base + 'T00:00:00Z' : base + 'Z'))) this.rtc.base = base;
+      else throw CliError.bare('invalid datetime format', "valid formats: '2006-06-17T16:01:21' or '2006-06-17'");
+    }
+    const clock = o.get('clock');
+    if (clock !== undefined) {
+      if (clock !== 'host' && clock !== 'rt' && clock !== 'vm') throw CliError.bare(`invalid option value '${clock}'`);
+      this.rtc.clock = clock;
+    }
+    const df = o.get('driftfix');
+    if (df !== undefined) {
+      if (df !== 'none' && df !== 'slew') throw CliError.bare(`invalid option value '${df}'`);
+      this.rtc.driftfix = df;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Finalisation
+
+  finish(): MachineDescription {
+    const mt = this.resolveMachine();
+    const pci = mt.kind === 'pc';
+    this.resolveAccel();
+    const cpu = this.resolveCpu();
+    const smp = this.resolveSmp(mt);
+    const memory = this.resolveMemory();
+    const boot = this.resolveBoot();
+
+    const nd = this.flags.nodefaults;
+    const chardevs = [...this.chardevs];
+    const findChardev = (id: string) => chardevs.find((c) => c.id === id);
+    const addLegacyChardev = (id: string, spec: string, where: string, what: string): { id: string; monitor: boolean } | null => {
+      const r = withOption(where, () => {
+        try {
+          return chardevFromLegacy(id, spec);
+        } catch (e) {
+          if (e instanceof CliError) {
+            throw new CliError(e.message, null, `${'qemu-ts-system-x86_64'}: ${where}: could not connect ${what} device to character backend '${spec}'`);
+          }
+          throw e;
+        }
+      });
+      if (!r) return null;
+      if (r.dev.options['@ref'] !== undefined) {
+        const ref = r.dev.options['@ref']!;
+        if (!findChardev(ref)) throw new CliError(`chardev '${ref}' not found`, where);
+        return { id: ref, monitor: r.monitor };
+      }
+      if (r.dev.backend === 'stdio' && chardevs.some((c) => c.backend === 'stdio')) {
+        throw new CliError('cannot use stdio by multiple character devices', where,
+          `qemu-ts-system-x86_64: ${where}: could not connect ${what} device to character backend '${spec}'`);
+      }
+      chardevs.push(r.dev);
+      return { id, monitor: r.monitor };
+    };
+
+    // Serial / parallel / monitor defaults (vl.c rules).
+    let defaultSerial = !nd && this.serialSpecs.length === 0;
+    const defaultParallel = !nd && this.parallelSpecs.length === 0;
+    let defaultMonitor = !nd && this.monitorSpecs.length === 0 && this.monOpts.length === 0;
+    const serialSpecs = [...this.serialSpecs];
+    const parallelSpecs = [...this.parallelSpecs];
+    const monitorSpecs = [...this.monitorSpecs];
+    if (this.nographic) {
+      if (defaultParallel) parallelSpecs.push({ spec: 'null', where: '-nographic' });
+      if (defaultSerial && defaultMonitor) {
+        serialSpecs.push({ spec: 'mon:stdio', where: '-nographic' });
+        defaultSerial = false;
+        defaultMonitor = false;
+      } else {
+        if (defaultSerial) serialSpecs.push({ spec: 'stdio', where: '-nographic' });
+        if (defaultMonitor) monitorSpecs.push({ spec: 'stdio', mode: 'readline', pretty: false, where: '-nographic' });
+      }
+    } else {
+      if (defaultSerial) serialSpecs.push({ spec: 'vc:80Cx24C', where: 'default' });
+      if (defaultParallel) parallelSpecs.push({ spec: 'vc:80Cx24C', where: 'default' });
+      if (defaultMonitor) monitorSpecs.push({ spec: 'vc:80Cx24C', mode: 'readline', pretty: false, where: 'default' });
+    }
+
+    const monitor: MonitorInfo[] = [];
+    const qmp: MonitorInfo[] = [];
+    const serial: PortInfo[] = [];
+    serialSpecs.forEach((s, i) => {
+      const r = addLegacyChardev(`serial${i}`, s.spec, s.where, 'serial');
+      if (!r) return;
+      if (r.monitor) monitor.push({ chardev: r.id, mode: 'readline', pretty: false });
+      if (i < SERIAL_IO.length) serial.push({ chardev: r.id, index: i, iobase: SERIAL_IO[i]!, irq: SERIAL_IRQ[i]! });
+      else this.warn(`${s.where}: only ${SERIAL_IO.length} ISA serial ports exist; this one is not connected`);
+    });
+    const parallel: PortInfo[] = [];
+    parallelSpecs.forEach((s, i) => {
+      const r = addLegacyChardev(`parallel${i}`, s.spec, s.where, 'parallel');
+      if (r) parallel.push({ chardev: r.id, index: i, iobase: PARALLEL_IO[i]!, irq: 7 });
+    });
+    monitorSpecs.forEach((m, i) => {
+      const id = i === 0 ? 'compat_monitor0' : `compat_monitor${i}`;
+      const r = addLegacyChardev(id, m.spec, m.where, 'monitor');
+      if (!r) return;
+      (m.mode === 'control' ? qmp : monitor).push({ chardev: r.id, mode: m.mode, pretty: m.pretty });
+    });
+    for (const m of this.monOpts) {
+      const id = m.opts.get('chardev')!;
+      if (!findChardev(id)) throw new CliError(`chardev "${id}" not found`, m.where);
+      const mode = (m.opts.get('mode') ?? 'readline') as 'readline' | 'control';
+      (mode === 'control' ? qmp : monitor).push({ chardev: id, mode, pretty: m.opts.getBool('pretty', false) });
+    }
+
+    // Drives.
+    const drives = this.resolveDrives(mt);
+
+    // Devices.
+    const devices: DeviceInfo[] = [];
+    this.debugconSpecs.forEach((d, i) => {
+      const r = addLegacyChardev(i === 0 ? 'debugcon' : `debugcon${i}`, d.spec, d.where, 'debugcon');
+      if (r) devices.push(this.isaDevice('isa-debugcon', { chardev: r.id }, null, r.id, 'debugcon'));
+    });
+    const nics: NicInfo[] = [];
+    const netdevs: NetdevInfo[] = [];
+    const netDumps: MachineDescription['netDumps'] = [];
+    let macIndex = 0;
+    const nextMac = (): string => formatMac([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + macIndex++]);
+    let ne2kIndex = 0;
+    const nicRom = (model: string): string | null => {
+      if (!pci || model === 'ne2k_isa') return null;
+      return `efi-${model === 'ne2k_pci' ? 'ne2k_pci' : model}.rom`;
+    };
+    const addNic = (model: string, macText: string | undefined, netdev: string | null, hub: number | null, id: string | null, source: string, props: Record<string, string>, where: string): void => {
+      let mac: string;
+      if (macText !== undefined) {
+        const b = parseMac(macText);
+        if (!b) throw new CliError('invalid syntax for ethernet address', where);
+        mac = formatMac(b);
+      } else mac = nextMac();
+      const isa = model === 'ne2k_isa';
+      let iobase: number | null = null;
+      let irq: number | null = null;
+      if (isa) {
+        const pio = props.iobase !== undefined ? parseUint(props.iobase) : null;
+        const pirq = props.irq !== undefined ? parseUint(props.irq) : null;
+        iobase = pio ?? NE2K_IO[ne2kIndex] ?? 0x300;
+        irq = pirq ?? NE2K_IRQ[ne2kIndex] ?? 9;
+        ne2kIndex++;
+      }
+      nics.push({ model, mac, netdev, hub, id, iobase, irq, romfile: props.romfile ?? nicRom(model), source, props });
+    };
+    const checkNicModel = (model: string, where: string): string => {
+      const d = findDevice(model);
+      if (model === 'help' || model === '?') {
+        throw new HelpRequest('Supported NIC models:\n' + ['e1000', 'ne2k_isa', 'ne2k_pci', 'rtl8139'].filter((m) => pci || m === 'ne2k_isa').join('\n') + '\n');
+      }
+      if (!d || d.category !== 'Network') {
+        if (QEMU_ONLY_DEVICES.includes(model)) throw new CliError(`NIC model '${model}' is not supported by qemu-ts yet`, where);
+        throw CliError.bare(`Unsupported NIC model: ${model}`);
+      }
+      if (d.bus === 'PCI' && !pci) throw new CliError(`No 'PCI' bus found for device '${d.name}'`, where);
+      return d.name;
+    };
+
+    let defaultNet = !nd;
+    const typeCount: Record<string, number> = {};
+    const autoName = (type: string) => {
+      const n = typeCount[type] ?? 0;
+      typeCount[type] = n + 1;
+      return `${type}.${n}`;
+    };
+    let nicCount = 0;
+    for (const n of this.nets) {
+      withOption(n.where, () => {
+        const o = n.opts;
+        const type = o.get('type') ?? '';
+        if (n.kind === 'netdev') {
+          defaultNet = false;
+          const id = o.get('id');
+          if (!id) throw new CliError("Parameter 'id' is missing");
+          if (netdevs.some((x) => x.id === id)) throw new CliError(`Duplicate ID '${id}' for netdev`);
+          netdevs.push(netdevFromOpts(o, id));
+          return;
+        }
+        if (n.kind === 'nic') {
+          defaultNet = false;
+          if (type === 'none') return;
+          const model = checkNicModel(o.get('model') ?? mt.defaultNic, n.where);
+          const id = `__org.qemu.nic${nicCount++}`;
+          netdevs.push(netdevFromOpts(o, id, ['model', 'mac']));
+          addNic(model, o.get('mac'), id, null, null, '-nic', {}, n.where);
+          return;
+        }
+        // -net
+        if (type === 'none') {
+          defaultNet = false;
+          return;
+        }
+        defaultNet = false;
+        const vlan = o.get('vlan');
+        const hub = vlan === undefined ? 0 : parseInt64(vlan, 'vlan');
+        if (type === 'nic') {
+          o.check(['type', 'netdev', 'macaddr', 'model', 'name', 'addr', 'vectors', 'vlan', 'id']);
+          const model = checkNicModel(o.get('model') ?? mt.defaultNic, n.where);
+          const nd2 = o.get('netdev') ?? null;
+          if (nd2 !== null && !this.nets.some((x) => x.kind === 'netdev' && x.opts.get('id') === nd2)) {
+            throw new CliError(`Property 'nic.netdev' can't find value '${nd2}'`);
+          }
+          addNic(model, o.get('macaddr'), nd2, nd2 === null ? hub : null, o.get('name') ?? null, '-net nic', o.has('addr') ? { addr: o.get('addr')! } : {}, n.where);
+          return;
+        }
+        if (type === 'dump') {
+          o.check(['type', 'file', 'len', 'vlan', 'name', 'id']);
+          const len = o.get('len');
+          netDumps.push({ hub, file: o.get('file') ?? `qemu-vlan${hub}.pcap`, maxLen: len === undefined ? 65536 : parseSize(len, 'len') });
+          return;
+        }
+        const name = o.get('name') ?? o.get('id') ?? autoName(type);
+        const info = netdevFromOpts(o, name, ['vlan', 'name']);
+        info.hub = hub;
+        netdevs.push(info);
+      });
+    }
+    if (defaultNet) {
+      addNic(mt.defaultNic, undefined, null, 0, null, 'default', {}, 'default');
+      netdevs.push({ id: 'user.0', type: 'user', hub: 0, hostfwd: [], options: {} });
+    }
+
+    // -device list.
+    let hasDisplayDevice = false;
+    const usedDrives = new Set<string>();
+    const ideTaken = new Set(drives.filter((d) => d.interface === 'ide').map((d) => `${d.bus}:${d.unit}`));
+    let serialIndex = serial.length;
+    let parallelIndex = parallel.length;
+    for (const d of this.devices) {
+      withOption(d.where, () => {
+        const o = d.opts;
+        const model = this.deviceModel(o.get('driver')!);
+        const props: Record<string, string> = {};
+        for (const e of o.entries) {
+          if (e.key === 'driver' || e.key === 'id' || e.key === 'bus') continue;
+          const t = model.props[e.key];
+          if (t === undefined) throw new CliError(`Property '${model.name}.${e.key}' not found`);
+          this.checkProp(model, e.key, e.value, t);
+          props[e.key] = e.value;
+        }
+        if (model.bus === 'PCI' && !pci) throw new CliError(`No 'PCI' bus found for device '${model.name}'`);
+        const id = o.get('id') ?? null;
+        const cdev = props.chardev ?? null;
+        if (cdev !== null && !findChardev(cdev)) throw new CliError(`Property '${model.name}.chardev' can't find value '${cdev}'`);
+        const ndev = props.netdev ?? null;
+        if (ndev !== null && !netdevs.some((x) => x.id === ndev)) throw new CliError(`Property '${model.name}.netdev' can't find value '${ndev}'`);
+        const drv = props.drive ?? null;
+        if (model.category === 'Display') hasDisplayDevice = true;
+        if (drv !== null) this.attachDrive(model, drv, props, o.get('bus') ?? null, drives, usedDrives, ideTaken);
+        else if (model.name === 'ide-hd') throw new CliError('No drive specified');
+        if (model.category === 'Network') {
+          addNic(model.name, props.mac, ndev, null, id, '-device', props, d.where);
+          return;
+        }
+        const info = this.isaDevice(model.name, props, id, cdev, '-device');
+        info.bus = o.get('bus') ?? null;
+        info.drive = drv;
+        if (model.name === 'isa-serial') {
+          const idx = props.index !== undefined ? parseUint(props.index)! : serialIndex;
+          serialIndex = Math.max(serialIndex, idx + 1);
+          info.iobase = props.iobase !== undefined ? parseUint(props.iobase) : SERIAL_IO[idx] ?? null;
+          info.irq = props.irq !== undefined ? parseUint(props.irq) : SERIAL_IRQ[idx] ?? null;
+          if (info.iobase === null) throw new CliError(`Max. supported number of ISA serial ports is ${SERIAL_IO.length}.`);
+        }
+        if (model.name === 'isa-parallel') {
+          const idx = props.index !== undefined ? parseUint(props.index)! : parallelIndex;
+          parallelIndex = Math.max(parallelIndex, idx + 1);
+          info.iobase = props.iobase !== undefined ? parseUint(props.iobase) : PARALLEL_IO[idx] ?? null;
+          info.irq = props.irq !== undefined ? parseUint(props.irq) : 7;
+          if (info.iobase === null) throw new CliError(`Max. supported number of parallel ports is ${PARALLEL_IO.length}.`);
+        }
+        devices.push(info);
+      });
+    }
+    for (const s of this.soundhw) devices.push(this.isaDevice(s, {}, null, null, '-soundhw'));
+
+    // Netdev/hub peer warnings, as QEMU prints them.
+    for (const n of netdevs) {
+      if (n.hub === null && !nics.some((c) => c.netdev === n.id)) this.warn(`warning: netdev ${n.id} has no peer`);
+    }
+    const hubs = new Set<number>([...nics.map((c) => c.hub), ...netdevs.map((n) => n.hub)].filter((h): h is number => h !== null));
+    for (const h of [...hubs].sort((a, b) => a - b)) {
+      const hasNic = nics.some((c) => c.hub === h);
+      const hasHost = netdevs.some((n) => n.hub === h);
+      if (hasNic && !hasHost) this.warn(`warning: hub ${h} is not connected to host network`);
+      if (!hasNic && hasHost) this.warn(`warning: hub ${h} with no nics`);
+    }
+
+    // VGA.
+    let vgaType = this.vga?.type ?? (nd || hasDisplayDevice ? 'none' : mt.defaultVga);
+    const vgaDevice = vgaType === 'none' ? null : pci ? (vgaType === 'std' ? 'VGA' : 'cirrus-vga') : vgaType === 'std' ? 'isa-vga' : 'isa-cirrus-vga';
+    const vgaRomOf = (dev: string | null): string | null =>
+      dev === 'VGA' ? 'vgabios-stdvga.bin' : dev === 'isa-vga' ? 'vgabios.bin' : dev === 'cirrus-vga' || dev === 'isa-cirrus-vga' ? 'vgabios-cirrus.bin' : null;
+    let vgaBios = vgaRomOf(vgaDevice);
+    if (vgaDevice === null) {
+      const dd = devices.find((d) => findDevice(d.driver)?.category === 'Display');
+      if (dd) vgaBios = vgaRomOf(dd.driver);
+      vgaType = this.vga?.type ?? 'none';
+    }
+
+    // Display.
+    let display: DisplayInfo;
+    if (this.nographic) display = { type: 'none', vnc: this.vnc, nographic: true, fullScreen: false, options: {} };
+    else if (this.display) display = { ...this.display, vnc: this.vnc ?? this.display.vnc, fullScreen: this.display.fullScreen || this.fullScreen };
+    else if (this.vnc) display = { type: 'vnc', vnc: this.vnc, nographic: false, fullScreen: false, options: {} };
+    else display = { type: 'default', vnc: null, nographic: false, fullScreen: this.fullScreen, options: {} };
+    if (display.type === 'vnc' && !display.vnc) display.vnc = this.vnc;
+
+    if (this.initrd !== null && this.kernel === null) throw CliError.bare('-initrd only allowed with -kernel option');
+    if (this.append !== null && this.kernel === null) throw CliError.bare('-append only allowed with -kernel option');
+
+    // Globals: known driver → property must exist.
+    for (const g of this.globals) {
+      const m = findDevice(g.driver);
+      if (m && m.props[g.property] === undefined && !['iobase', 'irq'].includes(g.property)) {
+        throw CliError.bare(`can't apply global ${g.driver}.${g.property}=${g.value}: Property '${g.driver}.${g.property}' not found`);
+      }
+      if (!m) this.warn(`warning: global ${g.driver}.${g.property} has invalid class name`);
+    }
+
+    const mprops = this.machineOpts.toRecord(['type', 'accel']);
+    const acpiProp = mprops.acpi;
+    const hpetProp = mprops.hpet;
+    return {
+      schemaVersion: 1,
+      machine: {
+        type: mt.kind,
+        versionedType: mt.aliasOf ?? mt.name,
+        requested: mt.name,
+        accel: 'tcg',
+        acpi: pci && !this.noAcpi && acpiProp !== 'off',
+        hpet: pci && !this.noHpet && hpetProp !== 'off' && hpetProp !== 'false',
+        pci,
+        props: mprops,
+      },
+      cpu,
+      smp,
+      memory,
+      boot,
+      firmware: {
+        searchPath: [],
+        bios: this.bios ?? mt.bios,
+        biosPath: null,
+        vgaBios,
+        vgaBiosPath: null,
+        optionRoms: this.optionRoms.map((r) => ({ ...r, path: null })),
+      },
+      drives,
+      nics,
+      netdevs,
+      netDumps,
+      chardevs,
+      serial,
+      parallel,
+      monitor,
+      qmp,
+      devices,
+      vga: { type: vgaType, device: vgaDevice },
+      display,
+      kernel: this.kernel,
+      initrd: this.initrd,
+      append: this.append,
+      rtc: { ...this.rtc },
+      name: this.name,
+      uuid: this.uuid,
+      pidfile: this.pidfile,
+      gdb: this.gdb,
+      loadvm: this.loadvm,
+      icount: this.icount,
+      keyboardLayout: this.keyboard,
+      usb: { enabled: this.usb || mprops.usb === 'on' || mprops.usb === 'yes' || mprops.usb === 'true', devices: this.usbDevices },
+      audio: { soundhw: this.soundhw },
+      globals: this.globals.map(({ driver, property, value }) => ({ driver, property, value })),
+      logging: { items: this.logItems, file: this.logFile },
+      flags: { ...this.flags, snapshot: this.snapshotAll, noFdBootchk: this.noFdBootchk },
+      warnings: this.warnings,
+    };
+  }
+
+  /** LDirs for the firmware search (used by validate). */
+  get firmwareDirs(): readonly string[] {
+    return this.lDirs;
+  }
+
+  private isaDevice(driver: string, props: Record<string, string>, id: string | null, chardev: string | null, source: string): DeviceInfo {
+    const m = findDevice(driver);
+    const num = (k: string): number | null => (props[k] !== undefined ? parseUint(props[k]!) : m?.defaults?.[k] ?? null);
+    return {
+      driver, id, bus: null, props, iobase: num('iobase'), iosize: num('iosize'), irq: num('irq'),
+      chardev, drive: props.drive ?? null, netdev: props.netdev ?? null, source,
+    };
+  }
+
+  private checkProp(model: DeviceModel, key: string, value: string, t: string): void {
+    switch (t) {
+      case 'uint':
+        if (parseUint(value) === null) throw new CliError(`Parameter '${key}' expects integer`);
+        break;
+      case 'int':
+        parseInt64(value, key);
+        break;
+      case 'bool':
+        parseBool(value, key);
+        break;
+      case 'onoffauto':
+        if (!['on', 'off', 'auto'].includes(value)) throw new CliError(`Parameter '${key}' does not accept value '${value}'`);
+        break;
+      case 'mac':
+        if (!parseMac(value)) throw new CliError(`Property '${model.name}.${key}' doesn't take value '${value}'`);
+        break;
+      case 'pciaddr':
+        if (!/^[0-9a-fA-F]{1,2}(\.[0-7])?$/.test(value)) throw new CliError(`Property '${model.name}.${key}' doesn't take value '${value}'`);
+        break;
+    }
+  }
+
+  private attachDrive(model: DeviceModel, id: string, props: Record<string, string>, bus: string | null, drives: DriveInfo[], used: Set<string>, ideTaken: Set<string>): void {
+    const dr = drives.find((d) => d.id === id);
+    if (!dr) throw new CliError(`Property '${model.name}.drive' can't find value '${id}'`);
+    if (dr.interface !== 'none') {
+      throw new CliError(`Drive '${id}' is already in use because it has been automatically connected to another device (did you need 'if=none' in the drive options?)`);
+    }
+    if (used.has(id)) throw new CliError(`Drive '${id}' is already in use by another device`);
+    used.add(id);
+    if (model.name === 'ide-hd' || model.name === 'ide-cd') {
+      let b = -1;
+      if (bus !== null) {
+        const m = /^ide\.([01])$/.exec(bus);
+        if (!m) throw new CliError(`Bus '${bus}' not found`);
+        b = Number(m[1]);
+      }
+      let u = props.unit !== undefined ? parseUint(props.unit)! : -1;
+      if (u > 1) throw new CliError(`Invalid IDE unit ${u}`);
+      if (b >= 0 && u >= 0) {
+        if (ideTaken.has(`${b}:${u}`)) throw new CliError(`IDE unit ${u} is in use`);
+      } else {
+        let found = false;
+        for (let bb = b >= 0 ? b : 0; bb <= (b >= 0 ? b : 1) && !found; bb++) {
+          for (let uu = u >= 0 ? u : 0; uu <= (u >= 0 ? u : 1); uu++) {
+            if (!ideTaken.has(`${bb}:${uu}`)) {
+              b = bb;
+              u = uu;
+              found = true;
+              break;
+            }
+          }
+        }
+        if (!found) throw new CliError(b >= 0 && u >= 0 ? `IDE unit ${u} is in use` : 'No free IDE bus');
+      }
+      ideTaken.add(`${b}:${u}`);
+      dr.bus = b;
+      dr.unit = u;
+      dr.device = model.name;
+      dr.media = model.name === 'ide-cd' ? 'cdrom' : 'disk';
+      if (dr.media === 'cdrom') dr.readonly = true;
+    } else if (model.name === 'floppy') {
+      const u = props.unit !== undefined ? parseUint(props.unit)! : drives.some((d) => d.device === 'floppy' && d.unit === 0) ? 1 : 0;
+      if (u > 1) throw new CliError(`Invalid floppy unit ${u}`);
+      dr.bus = 0;
+      dr.unit = u;
+      dr.device = 'floppy';
+    } else {
+      dr.device = model.name;
+    }
+    if (dr.file === null && model.name === 'ide-hd') throw CliError.bare('Device needs media, but drive is empty');
+  }
+
+  private resolveMachine(): MachineType {
+    const name = this.machineOpts.get('type');
+    if (name === undefined || name === '') return defaultMachine();
+    const r = findMachine(name);
+    if (!r.ok) {
+      if (r.notYet) {
+        throw CliError.bare(`machine type '${name}' is not supported by qemu-ts yet`, 'Use -machine help to list supported machines (pc, isapc)');
+      }
+      throw CliError.bare('unsupported machine type', 'Use -machine help to list supported machines');
+    }
+    if (r.type.deprecated) this.warn(`warning: Machine type '${r.type.name}' is deprecated: old and unattended - use a newer version instead`);
+    // Machine properties.
+    for (const e of this.machineOpts.entries) {
+      if (e.key === 'type') continue;
+      const kind = MACHINE_PROPS[e.key];
+      if (!kind) throw CliError.bare(`Property '${r.type.aliasOf ?? r.type.name}-machine.${e.key}' not found`);
+      if (kind === 'bool') withOption(this.machineWhere, () => parseBool(e.value, e.key));
+      if (kind === 'onoffauto' && !['on', 'off', 'auto'].includes(e.value)) throw CliError.bare(`Parameter '${e.key}' does not accept value '${e.value}'`);
+      if (kind === 'size' && strToSize(e.value) === null) throw CliError.bare(`Parameter '${e.key}' expects a non-negative number below 2^64`, SIZE_HINT);
+    }
+    return r.type;
+  }
+
+  private resolveAccel(): void {
+    if (this.accels.length === 0) return;
+    const known = ['tcg', 'kvm', 'xen', 'hax', 'whpx', 'hvf', 'nvmm', 'qtest'];
+    for (const a of this.accels) {
+      if (!known.includes(a.name)) throw new CliError(`invalid accelerator ${a.name}`, a.where);
+    }
+    const firstTcg = this.accels.findIndex((a) => a.name === 'tcg');
+    if (firstTcg < 0) {
+      const a = this.accels[0]!;
+      if (a.name === 'kvm') {
+        throw CliError.bare('failed to initialize kvm: qemu-ts has no KVM support',
+          `qemu-ts emulates the CPU itself (like QEMU's TCG). Remove ${a.where === '-enable-kvm' ? '-enable-kvm' : 'the kvm accelerator'} or use -accel tcg.`);
+      }
+      throw CliError.bare(`accelerator '${a.name}' is not available in qemu-ts (only tcg)`);
+    }
+    for (const a of this.accels.slice(0, firstTcg)) this.warn(`warning: accelerator ${a.name} is not available in qemu-ts; falling back to tcg`);
+  }
+
+  private resolveCpu(): MachineDescription['cpu'] {
+    const spec = this.cpuSpec;
+    const text = spec?.text ?? 'qemu64';
+    const parts = text.split(',');
+    const modelName = parts[0]!;
+    const m = findCpuModel(modelName);
+    if (!m) throw CliError.bare(`unable to find CPU model '${modelName}'`);
+    if (m.kvmOnly) throw CliError.bare(`CPU model '${modelName}' requires KVM or HVF`);
+    const features: Record<string, boolean> = {};
+    const plus: string[] = [];
+    const minus: string[] = [];
+    const props: Record<string, string> = {};
+    const cls = `${m.name}-x86_64-cpu`;
+    for (const p of parts.slice(1)) {
+      if (p === '') continue;
+      if (p[0] === '+' || p[0] === '-') {
+        const f = canonicalFeature(p.slice(1));
+        if (!f) throw CliError.bare(`Property '${cls}.${p.slice(1)}' not found`);
+        (p[0] === '+' ? plus : minus).push(f);
+        continue;
+      }
+      const eq = p.indexOf('=');
+      const key = eq < 0 ? p : p.slice(0, eq);
+      const val = eq < 0 ? 'on' : p.slice(eq + 1);
+      if (CPU_PROPS.includes(key)) {
+        props[key] = val;
+        continue;
+      }
+      const f = canonicalFeature(key);
+      if (!f) throw CliError.bare(`can't apply global ${cls}.${key}=${val}: Property '${cls}.${key}' not found`);
+      try {
+        features[f] = parseBool(val, key);
+      } catch {
+        throw CliError.bare(`can't apply global ${cls}.${key}=${val}: Parameter '${key}' expects 'on' or 'off'`);
+      }
+    }
+    // +feat / -feat override feat=on|off; -feat wins over +feat (QEMU's order).
+    for (const f of plus) features[f] = true;
+    for (const f of minus) features[f] = false;
+    const lm = features.lm ?? m.lm;
+    return { model: m.name, features, props, longMode: lm };
+  }
+
+  private resolveSmp(mt: MachineType): MachineDescription['smp'] {
+    const o = this.smpOpts;
+    if (!o) return { cpus: 1, maxcpus: 1, sockets: 1, dies: 1, cores: 1, threads: 1 };
+    const get = (k: string): number => {
+      const v = o.get(k);
+      if (v === undefined) return 0;
+      const n = parseUint(v);
+      if (n === null) throw new CliError(`Parameter '${k}' expects a number`, '-smp ' + o.text);
+      return n;
+    };
+    let cpus = get('cpus'), maxcpus = get('maxcpus'), sockets = get('sockets'), cores = get('cores'), threads = get('threads');
+    const dies = get('dies') || 1;
+    if (o.entries.some((e) => parseUint(e.value) === 0)) {
+      this.warn('warning: Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero');
+    }
+    const preferSockets = mt.kind === 'pc' && /^pc-i440fx-([1-5]\.|6\.[01]$)/.test(mt.name);
+    if (cpus === 0 && maxcpus === 0) {
+      sockets ||= 1;
+      cores ||= 1;
+      threads ||= 1;
+    } else {
+      const mx = maxcpus || cpus;
+      if (preferSockets) {
+        threads ||= 1;
+        cores ||= 1;
+        sockets ||= Math.floor(mx / (dies * cores * threads));
+      } else {
+        threads ||= 1;
+        sockets ||= 1;
+        cores ||= Math.floor(mx / (sockets * dies * threads));
+      }
+    }
+    const total = sockets * dies * cores * threads;
+    maxcpus ||= total;
+    cpus ||= maxcpus;
+    const topo = `sockets (${sockets}) * dies (${dies}) * cores (${cores}) * threads (${threads})`;
+    if (total !== maxcpus) throw CliError.bare(`Invalid CPU topology: product of the hierarchy must match maxcpus: ${topo} != maxcpus (${maxcpus})`);
+    if (maxcpus < cpus) throw CliError.bare(`Invalid CPU topology: maxcpus must be equal to or greater than smp: ${topo} == maxcpus (${maxcpus}) < smp_cpus (${cpus})`);
+    if (maxcpus > mt.maxCpus) throw CliError.bare(`Invalid SMP CPUs ${maxcpus}. The max CPUs supported by machine '${mt.aliasOf ?? mt.name}' is ${mt.maxCpus}`);
+    return { cpus, maxcpus, sockets, dies, cores, threads };
+  }
+
+  private resolveMemory(): MachineDescription['memory'] {
+    const o = this.memOpts;
+    const DEFAULT = 128 * 1024 * 1024;
+    let size = DEFAULT;
+    const s = o.get('size');
+    if (s !== undefined) {
+      size = withOption(this.memWhere, () => parseSize(s, 'size', 'm'));
+      if (size === 0) size = DEFAULT;
+      size = Math.ceil(size / 8192) * 8192;
+    }
+    const mm = o.get('maxmem');
+    const slotsS = o.get('slots');
+    const maxBytes = mm === undefined ? size : withOption(this.memWhere, () => parseSize(mm, 'maxmem'));
+    const slots = slotsS === undefined ? 0 : withOption(this.memWhere, () => parseInt64(slotsS, 'slots', 'a number'));
+    if (maxBytes < size) {
+      throw CliError.bare(`invalid value of maxmem: maximum memory size (0x${maxBytes.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`);
+    }
+    // TCG's default 40 physical address bits (1 TiB) bound RAM plus the PCI hole remap.
+    if (size > 2 ** 40 - 2 ** 30) throw CliError.bare(`cannot set up guest memory 'pc.ram': Cannot allocate memory`);
+    return { sizeBytes: size, maxBytes, slots };
+  }
+
+  private resolveBoot(): MachineDescription['boot'] {
+    const o = this.bootOpts;
+    const checkOrder = (s: string): string => {
+      const seen = new Set<string>();
+      for (const c of s) {
+        if (c < 'a' || c > 'p') throw CliError.bare(`Invalid boot device '${c}'`);
+        if (seen.has(c)) throw CliError.bare(`Boot device '${c}' was given twice`);
+        seen.add(c);
+      }
+      return s;
+    };
+    if (!o) return { order: 'cad', once: null, menu: null, splash: null, splashTimeMs: null, rebootTimeoutMs: -1, strict: false };
+    const order = o.get('order');
+    const once = o.get('once');
+    const menu = o.get('menu');
+    const st = o.get('splash-time');
+    const rt = o.get('reboot-timeout');
+    const strict = o.get('strict');
+    const boolOf = (v: string, k: string) => {
+      try {
+        return parseBool(v, k);
+      } catch {
+        throw CliError.bare(`Parameter 'boot.${k}' expects 'on' or 'off'`);
+      }
+    };
+    const intOf = (v: string, k: string) => {
+      try {
+        return parseInt64(v, k);
+      } catch {
+        throw CliError.bare(`Parameter 'boot.${k}' expects integer`);
+      }
+    };
+    return {
+      order: order !== undefined ? checkOrder(order) : 'cad',
+      once: once !== undefined ? checkOrder(once) : null,
+      menu: menu !== undefined ? boolOf(menu, 'menu') : null,
+      splash: o.get('splash') ?? null,
+      splashTimeMs: st !== undefined ? intOf(st, 'splash-time') : null,
+      rebootTimeoutMs: rt !== undefined ? intOf(rt, 'reboot-timeout') : -1,
+      strict: strict !== undefined ? boolOf(strict, 'strict') : false,
+    };
+  }
+
+  private resolveDrives(mt: MachineType): DriveInfo[] {
+    const out: DriveInfo[] = [];
+    const taken = new Map<string, DriveInfo>();
+    const ids = new Set<string>();
+    const all = [...this.drives];
+    const nd = this.flags.nodefaults;
+    const slotKey = (i: string, b: number, u: number) => `${i}:${b}:${u}`;
+    for (const pd of all) {
+      withOption(pd.where, () => {
+        const o = pd.opts;
+        for (const e of o.entries) {
+          if (!DRIVE_KEYS.includes(e.key) && !e.key.startsWith('file.') && !e.key.startsWith('throttling.')) {
+            const fmt = o.get('format');
+            throw new CliError(fmt ? `Block format '${fmt}' does not support the option '${e.key}'` : `Invalid parameter '${e.key}'`);
+          }
+        }
+        let iface = (o.get('if') ?? 'default') as string;
+        if (iface === 'default') iface = 'ide';
+        const IFACES: DriveInterface[] = ['ide', 'floppy', 'none', 'virtio', 'scsi', 'sd', 'mtd', 'pflash'];
+        if (!IFACES.includes(iface as DriveInterface)) throw new CliError(`unsupported bus type '${iface}'`);
+        if (iface === 'virtio' && mt.kind === 'isapc') throw new CliError("No 'PCI' bus found for device 'virtio-blk-pci'");
+        if (iface === 'sd' || iface === 'mtd' || iface === 'pflash') throw new CliError(`if=${iface} is not supported by qemu-ts`);
+        const mediaS = o.get('media') ?? 'disk';
+        if (mediaS !== 'disk' && mediaS !== 'cdrom') throw new CliError(`'${mediaS}' invalid media`);
+        const media = mediaS as DriveMedia;
+        const fmt = o.get('format') ?? null;
+        if (fmt === 'help' || fmt === '?') throw new HelpRequest(`Supported formats: ${FORMATS.join(' ')}\n`);
+        if (fmt !== null && !FORMATS.includes(fmt)) throw new CliError(`Unknown driver '${fmt}'`);
+        const cacheS = o.get('cache') ?? 'writeback';
+        if (!['writeback', 'writethrough', 'none', 'directsync', 'unsafe'].includes(cacheS)) throw new CliError('invalid cache option');
+        const werror = o.get('werror') ?? 'enospc';
+        if (!['ignore', 'stop', 'report', 'enospc'].includes(werror)) throw new CliError(`'${werror}' invalid write error action`);
+        const rerror = o.get('rerror') ?? 'report';
+        if (!['ignore', 'stop', 'report'].includes(rerror)) throw new CliError(`'${rerror}' invalid read error action`);
+        const snapshot = o.getBool('snapshot', this.snapshotAll);
+        let readonly = o.getBool('readonly', false);
+        const maxDevs = iface === 'ide' ? 2 : iface === 'scsi' ? 7 : 0;
+        const num = (k: string): number => {
+          const v = o.get(k);
+          if (v === undefined) return -1;
+          const n = parseUint(v);
+          if (n === null) throw new CliError(`Parameter '${k}' expects a number`);
+          return n;
+        };
+        const index = num('index');
+        let bus = num('bus');
+        let unit = num('unit');
+        if (index >= 0) {
+          if (bus >= 0 || unit >= 0) throw new CliError('index cannot be used with bus and unit');
+          bus = maxDevs ? Math.floor(index / maxDevs) : 0;
+          unit = maxDevs ? index % maxDevs : index;
+        }
+        if (bus < 0) bus = 0;
+        if (unit < 0) {
+          unit = 0;
+          while (taken.has(slotKey(iface, bus, unit))) {
+            unit++;
+            if (maxDevs && unit >= maxDevs) {
+              unit -= maxDevs;
+              bus++;
+            }
+          }
+        }
+        if (maxDevs && unit >= maxDevs) throw new CliError(`unit ${unit} too big (max is ${maxDevs - 1})`);
+        if (iface !== 'none' && taken.has(slotKey(iface, bus, unit))) {
+          throw new CliError(`drive with bus=${bus}, unit=${unit} (index=${index}) exists`);
+        }
+        // Machine limits (pc and isapc: two IDE channels, two floppy drives).
+        if ((iface === 'ide' && bus > 1) || (iface === 'floppy' && (bus > 0 || unit > 1))) {
+          throw new CliError(`machine type does not support if=${iface},bus=${bus},unit=${unit}`);
+        }
+        let id = o.get('id');
+        if (id === undefined) {
+          const mediaStr = iface === 'ide' || iface === 'scsi' ? (media === 'cdrom' ? '-cd' : '-hd') : '';
+          id = maxDevs ? `${iface}${bus}${mediaStr}${unit}` : `${iface}${mediaStr}${unit}`;
+        }
+        if (ids.has(id)) throw new CliError(`Duplicate ID '${id}' for drive`);
+        ids.add(id);
+        let file: string | null = o.get('file') ?? null;
+        if (file === '') file = null;
+        if (media === 'cdrom') readonly = true;
+        const device = iface === 'ide' ? (media === 'cdrom' ? 'ide-cd' : 'ide-hd') : iface === 'floppy' ? 'floppy' : iface === 'virtio' ? 'virtio-blk-pci' : iface === 'scsi' ? (media === 'cdrom' ? 'scsi-cd' : 'scsi-hd') : null;
+        if (file === null && device !== null && media === 'disk' && iface !== 'floppy') throw CliError.bare('Device needs media, but drive is empty');
+        const extra = o.toRecord(['file', 'if', 'bus', 'unit', 'index', 'media', 'format', 'snapshot', 'cache', 'readonly', 'id', 'werror', 'rerror']);
+        if (pd.source === '-hda' && this.hdachs) {
+          const [c, h, s, t] = this.hdachs.split(',');
+          Object.assign(extra, { cyls: c!, heads: h!, secs: s! }, t ? { trans: t } : {});
+        }
+        const di: DriveInfo = {
+          id, file, format: fmt, formatProbed: false, interface: iface as DriveInterface, bus, unit, index,
+          media, readonly, snapshot, cache: cacheS as CacheMode, werror: werror as ErrorAction, rerror: rerror as ErrorAction,
+          device, source: pd.source, origin: pd.where, extra, sizeBytes: null,
+        };
+        if (iface !== 'none') taken.set(slotKey(iface, bus, unit), di);
+        out.push(di);
+      });
+    }
+    // QEMU's default drives: an empty CD-ROM at ide index 2 and an empty floppy drive A.
+    if (!nd) {
+      if (!taken.has('ide:1:0')) {
+        out.push({ id: 'ide1-cd0', file: null, format: null, formatProbed: false, interface: 'ide', bus: 1, unit: 0, index: 2, media: 'cdrom', readonly: true, snapshot: this.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'ide-cd', source: 'default', origin: 'default', extra: {}, sizeBytes: null });
+      }
+      if (!taken.has('floppy:0:0')) {
+        out.push({ id: 'floppy0', file: null, format: null, formatProbed: false, interface: 'floppy', bus: 0, unit: 0, index: 0, media: 'disk', readonly: false, snapshot: this.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'floppy', source: 'default', origin: 'default', extra: {}, sizeBytes: null });
+      }
+    }
+    return out;
+  }
+}

@@ -127,7 +127,7 @@ export class Cpu extends Protect implements FpuHost {
     }
     this.segSel[CS] = 0xf000; this.segBase[CS] = 0xffff0000 | 0; this.segAR[CS] = 0x9b;
     this.csD = false;
-    this.fetchMax = 0xffff; this.longInsn = false;
+    this.fetchMax = 0xffff; this.longInsn = false; this.killWindow();
     this.modeChanged();
     this.eip = 0xfff0;
     this.gdtBase = 0; this.gdtLimit = 0xffff; this.idtBase = 0; this.idtLimit = 0x3ff;
@@ -296,32 +296,39 @@ export class Cpu extends Protect implements FpuHost {
   // ---------------------------------------------------------------- fetch
   private fetch8(): number {
     const ip = this.eip;
+    if (ip >= this.winLo && ip <= this.winHi) { this.eip = ip + 1; return this.ram[this.winOff + ip]!; }
+    return this.fetchSlow(ip);
+  }
+  /** Fetch outside the window: limit check, translation, then open a new window. */
+  private fetchSlow(ip: number): number {
     if (ip > this.fetchMax) this.fault(EX_GP, 0);
     const lin = (this.segBase[CS]! + ip) | 0;
-    const h = this.tR[lin >>> 12]!;
+    let h = this.tR[lin >>> 12]!;
+    if (h < 0) {
+      const phys = this.fill(lin, ACC_X);
+      h = this.tR[lin >>> 12]!;
+      if (h < 0) { this.eip = ip + 1; return this.mem.read8(phys); } // MMIO / unmapped: no window
+    }
+    const pageStart = ip - (lin & 0xfff);
+    this.winLo = Math.max(pageStart, 0);
+    this.winHi = Math.min(pageStart + 0xfff, this.fetchMax);
+    this.winOff = h - pageStart;
     this.eip = ip + 1;
-    if (h >= 0) return this.ram[h + (lin & 0xfff)]!;
-    return this.mem.read8(this.fill(lin, ACC_X));
+    return this.ram[h + (lin & 0xfff)]!;
   }
   private fetch16(): number {
     const ip = this.eip;
-    const lin = (this.segBase[CS]! + ip) | 0;
-    if ((lin & 0xfff) !== 0xfff && ip + 1 <= this.fetchMax) {
-      const h = this.tR[lin >>> 12]!;
-      if (h >= 0) { this.eip = ip + 2; const i = h + (lin & 0xfff); return this.ram[i]! | (this.ram[i + 1]! << 8); }
+    if (ip >= this.winLo && ip + 1 <= this.winHi) {
+      this.eip = ip + 2; const i = this.winOff + ip; return this.ram[i]! | (this.ram[i + 1]! << 8);
     }
     const lo = this.fetch8();
     return lo | (this.fetch8() << 8);
   }
   private fetch32(): number {
     const ip = this.eip;
-    const lin = (this.segBase[CS]! + ip) | 0;
-    if ((lin & 0xfff) <= 0xffc && ip + 3 <= this.fetchMax) {
-      const h = this.tR[lin >>> 12]!;
-      if (h >= 0) {
-        this.eip = ip + 4; const r = this.ram, i = h + (lin & 0xfff);
-        return r[i]! | (r[i + 1]! << 8) | (r[i + 2]! << 16) | (r[i + 3]! << 24);
-      }
+    if (ip >= this.winLo && ip + 3 <= this.winHi) {
+      this.eip = ip + 4; const r = this.ram, i = this.winOff + ip;
+      return r[i]! | (r[i + 1]! << 8) | (r[i + 2]! << 16) | (r[i + 3]! << 24);
     }
     const lo = this.fetch16();
     return lo | (this.fetch16() << 16);
@@ -659,7 +666,7 @@ export class Cpu extends Protect implements FpuHost {
 
   // ---------------------------------------------------------------- one instruction
   private step(): void {
-    if (this.longInsn) { this.longInsn = false; this.fetchMax = this.segLimit[CS]!; }
+    if (this.longInsn) { this.longInsn = false; this.fetchMax = this.segLimit[CS]!; this.killWindow(); }
     this.startEip = this.eip;
     this.startEsp = this.r32[4]!;
     this.noTrap = false;
@@ -696,6 +703,7 @@ export class Cpu extends Protect implements FpuHost {
         // many prefixes: limit fetching so that the whole instruction stays within 15 bytes
         this.longInsn = true;
         this.fetchMax = Math.min(this.segLimit[CS]!, this.startEip + 14);
+        this.killWindow();
       }
     }
   }
@@ -1775,7 +1783,7 @@ export class Cpu extends Protect implements FpuHost {
       this.segSel[i] = g.sel; this.segBase[i] = g.base | 0; this.segLimit[i] = g.limit; this.segAR[i] = g.ar;
     }
     this.csD = (this.segAR[CS]! & 0x4000) !== 0;
-    this.fetchMax = this.segLimit[CS]!; this.longInsn = false;
+    this.fetchMax = this.segLimit[CS]!; this.longInsn = false; this.killWindow();
     this.modeChanged();
     this.halted = s.halted; this.inhibit = s.inhibit; this.nmiPending = s.nmiPending; this.nmiBlocked = s.nmiBlocked;
     this.a20Mask = s.a20 ? -1 : ~0x100000;

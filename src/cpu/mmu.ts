@@ -74,11 +74,21 @@ export class Mmu extends Registers {
     throw FAULT;
   }
 
+  /**
+   * Instruction fetch window: EIPs in [winLo, winHi] are read directly from
+   * `ram[winOff + eip]` (one code page, clipped to the CS limit). Emptied
+   * whenever CS, the privilege level or any translation changes.
+   */
+  winLo = 1; winHi = 0; winOff = 0;
+  killWindow(): void { this.winLo = 1; this.winHi = 0; }
+
   selectTlb(): void {
+    this.winLo = 1; this.winHi = 0;
     if (this.cpl === 3) { this.tR = this.tlbUR; this.tW = this.tlbUW; } else { this.tR = this.tlbSR; this.tW = this.tlbSW; }
   }
 
   flushTlb(keepGlobal: boolean): void {
+    this.winLo = 1; this.winHi = 0;
     if (this.tlbOverflow) {
       this.tlbSR.fill(-1); this.tlbSW.fill(-1); this.tlbUR.fill(-1); this.tlbUW.fill(-1); this.tlbGlobal.fill(0);
       this.tlbOverflow = false; this.tlbCount = 0;
@@ -94,6 +104,7 @@ export class Mmu extends Registers {
   }
 
   invlpg(lin: number): void {
+    this.winLo = 1; this.winHi = 0;
     const p = lin >>> 12;
     this.tlbSR[p] = -1; this.tlbSW[p] = -1; this.tlbUR[p] = -1; this.tlbUW[p] = -1; this.tlbGlobal[p] = 0;
   }

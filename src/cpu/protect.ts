@@ -86,7 +86,7 @@ export class Protect extends Mmu {
     this.segBase[seg] = sel << 4;
     if ((this.flags & VM) !== 0) { this.segLimit[seg] = 0xffff; this.segAR[seg] = seg === CS ? 0xfb : 0xf3; }
     else if (this.segAR[seg] === 0) this.segAR[seg] = seg === CS ? 0x9b : 0x93;
-    if (seg === CS) { this.csD = (this.segAR[CS]! & 0x4000) !== 0; this.fetchMax = this.segLimit[CS]!; }
+    if (seg === CS) { this.csD = (this.segAR[CS]! & 0x4000) !== 0; this.fetchMax = this.segLimit[CS]!; this.killWindow(); }
     this.segFast(seg);
   }
 
@@ -97,7 +97,7 @@ export class Protect extends Mmu {
     this.segBase[seg] = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     this.segLimit[seg] = limit;
     this.segAR[seg] = (hi >>> 8) & 0xf0ff;
-    if (seg === CS) { this.csD = (hi & 0x400000) !== 0; this.fetchMax = limit; }
+    if (seg === CS) { this.csD = (hi & 0x400000) !== 0; this.fetchMax = limit; this.killWindow(); }
     this.segFast(seg);
   }
 

@@ -77,3 +77,12 @@ export function optionsHelp(format: string, schema: OptionSpec[]): string {
   s += '\nThe protocol level may support further options.\nSpecify the target filename to include those options.\n';
   return s;
 }
+
+/** Options of the protocol layer (file-posix), which `-o help` without a target file does not list. */
+const PROTOCOL_OPTIONS = ['nocow', 'extent_size_hint'];
+
+/** The options `-o help` lists for a format when no target filename is known. */
+export function formatOptions(format: string, schema: OptionSpec[]): OptionSpec[] {
+  if (format === 'raw') return schema.filter((o) => o.name === 'size');
+  return schema.filter((o) => !PROTOCOL_OPTIONS.includes(o.name));
+}

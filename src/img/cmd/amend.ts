@@ -10,9 +10,23 @@ const CREATE_ONLY = ['cluster_size', 'compression_type', 'preallocation', 'exten
 const AMEND_QCOW2 = ['backing_file', 'backing_fmt', 'compat', 'data_file', 'data_file_raw', 'encrypt.iter-time',
   'encrypt.keyslot', 'lazy_refcounts', 'refcount_bits', 'size'];
 
+const EXTRA_HELP: OptionSpec[] = [
+  { name: 'encrypt.keyslot', type: 'number', help: 'Select a single keyslot to modify explicitly' },
+  { name: 'encrypt.new-secret', type: 'string', help: 'New secret to set in the matching keyslots. Empty string to erase' },
+  { name: 'encrypt.old-secret', type: 'string', help: 'Select all keyslots that match this password' },
+  { name: 'encrypt.state', type: 'string', help: 'Select new state of affected keyslots (active/inactive)' },
+];
+
 function amendSchema(fmt: string, schema: OptionSpec[]): OptionSpec[] {
   if (fmt !== 'qcow2') return [];
-  return schema.filter((o) => AMEND_QCOW2.includes(o.name));
+  const own = schema.filter((o) => AMEND_QCOW2.includes(o.name));
+  return [...own, ...EXTRA_HELP.filter((e) => !own.some((o) => o.name === e.name))];
+}
+
+/** Amend help: a blank line follows the list only when an image was named. */
+function amendHelp(fmt: string, schema: OptionSpec[], withImage: boolean): string {
+  const text = optionsHelp(fmt, schema).replace(/^Supported (\S+) options:/, "Amend options for '$1':");
+  return text.slice(0, text.indexOf('\nThe protocol level') + (withImage ? 1 : 0));
 }
 
 export async function run(argv: string[], io: IO): Promise<number> {
@@ -41,7 +55,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (wantsHelp(optList) && ops.length === 0 && fmt !== undefined) {
     const drv = block.getDriver(fmt);
     if (!drv) throw new ImgError(`Unknown file format '${fmt}'`);
-    io.out(optionsHelp(fmt, amendSchema(fmt, drv.createOptions)).replace(/^Supported (\S+) options:/, "Amend options for '$1':"));
+    io.out(amendHelp(fmt, amendSchema(fmt, drv.createOptions), false));
     return 0;
   }
   if (ops.length !== 1) throw usageError('Expecting one image file name');
@@ -52,16 +66,16 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const schema = amendSchema(format, node.driver.createOptions);
     if (wantsHelp(optList)) {
       if (schema.length === 0) throw new ImgError(`Format driver '${format}' does not support option amendment`);
-      io.out(optionsHelp(format, schema).replace(/^Supported (\S+) options:/, "Amend options for '$1':"));
+      io.out(amendHelp(format, schema, true));
       return 0;
     }
-    if (schema.length === 0 || !has(node, 'amend')) {
-      throw new ImgError(`Format driver '${format}' does not support option amendment`);
-    }
+    if (block.isProbedRaw(node)) io.err(block.probedRawWarning(filename));
+    if (schema.length === 0) throw new ImgError(`Format driver '${format}' does not support option amendment`);
     const all = node.driver.createOptions;
     for (const k of parseOptList(optList, all, [], () => {}).values.keys()) {
       if (CREATE_ONLY.includes(k)) throw new ImgError(`Invalid parameter '${k}'\nThis option is only supported for image creation`);
     }
+    if (!has(node, 'amend')) throw new ImgError(`Format driver '${format}' does not support option amendment`);
     const opts = parseOptList(optList, schema, [], (w) => report(io, w)).values;
     const bar = await Progress.start(io, progress, 'amending');
     await (node as typeof node & Amendable).amend(opts, force);

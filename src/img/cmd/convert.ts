@@ -6,7 +6,7 @@ import { unlink } from 'node:fs/promises';
 import { ImgError, addOpt, parseArgs, report, usageError, wantsHelp, type IO } from '../common.js';
 import type { BlockNode } from '../../block/types.js';
 import { cvtnum } from '../../util/size.js';
-import { optionsHelp, parseOptList } from '../opts.js';
+import { formatOptions, optionsHelp, parseOptList } from '../opts.js';
 import { CopyError, canCompress, copyImage } from '../copy.js';
 import { Progress } from '../progress.js';
 import { loadSnapshot, parseSnapshotParam } from '../snapshot-load.js';
@@ -74,8 +74,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (wantsHelp(optList)) {
     const drv = block.getDriver(outputFormat);
     if (!drv) throw new ImgError(`Unknown file format '${outputFormat}'`);
-    const schema = outputFormat === 'raw' ? drv.createOptions.filter((o) => o.name === 'size') : drv.createOptions;
-    io.out(optionsHelp(outputFormat, schema));
+    io.out(optionsHelp(outputFormat, formatOptions(outputFormat, drv.createOptions)));
     return 0;
   }
   if (ops.length < 2) throw new ImgError('Must specify image file name');

@@ -1,7 +1,7 @@
 /** qemu-img create [-q] [-f fmt] [-b backing [-F fmt]] [-u] [-o opts] FILE [SIZE] */
 import { ImgError, addOpt, parseArgs, report, sizeArg, usageError, wantsHelp, type IO } from '../common.js';
 import { INT64_MAX } from '../../util/size.js';
-import { optionsHelp, parseOptList } from '../opts.js';
+import { formatOptions, optionsHelp, parseOptList } from '../opts.js';
 import { formattingLine } from '../formatting.js';
 
 export async function run(argv: string[], io: IO): Promise<number> {
@@ -26,8 +26,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const drv = block.getDriver(fmt);
     if (!drv) throw new ImgError(`Unknown file format '${fmt}'`);
     // without a target filename only the format's own options are listed (raw: size)
-    const schema = fmt === 'raw' ? drv.createOptions.filter((o) => o.name === 'size') : drv.createOptions;
-    io.out(optionsHelp(fmt, schema));
+    io.out(optionsHelp(fmt, formatOptions(fmt, drv.createOptions)));
     return 0;
   }
   if (ops.length < 1) throw usageError('Expecting image file name');
@@ -57,6 +56,11 @@ export async function run(argv: string[], io: IO): Promise<number> {
   const display = parsed.display;
   if (backing !== undefined) { opts.set('backing_file', backing); display.set('backing_file', backing); }
   if (backingFmt !== undefined) { opts.set('backing_fmt', backingFmt); display.set('backing_fmt', backingFmt); }
+  const hasBacking = opts.has('backing_file');
+  if (hasBacking && !drv!.createOptions.some((o) => o.name === 'backing_file')) {
+    fail(new ImgError(`Backing file not supported for file format '${fmt}'`));
+  }
+  if (unsafe && hasBacking && size === null && !opts.has('size')) fail(new ImgError('Image creation needs a size parameter'));
   try {
     await block.createImage(fmt, filename, size, opts, {
       unsafe,

@@ -39,7 +39,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       case 'skip': skip = num('skip', val, 0n, INT64_MAX); break;
       case 'if': inName = val; break;
       case 'of': outName = val; break;
-      default: throw new ImgError(`unrecognized operand ${arg}`);
+      default: throw new ImgError(`unrecognized operand ${key}`);
     }
   }
   if (inName === undefined || outName === undefined) throw new ImgError('Must specify both input and output files');

@@ -1,8 +1,8 @@
 /** qemu-img measure [--output=human|json] [-O fmt] [-o opts] (--size N | [-f fmt] [-l snap] FILE) */
-import { ImgError, addOpt, parseArgs, parseOutput, report, sizeArg, wantsHelp, type IO, type OutputFormat } from '../common.js';
+import { ImgError, addOpt, parseArgs, parseOutput, report, sizeArg, type IO, type OutputFormat } from '../common.js';
 import type { BlockNode } from '../../block/types.js';
 import { INT64_MAX } from '../../util/size.js';
-import { optionsHelp, parseOptList } from '../opts.js';
+import { parseOptList } from '../opts.js';
 import { qcow2FullSize } from '../measure-calc.js';
 import { loadSnapshot, parseSnapshotParam } from '../snapshot-load.js';
 import { toJson } from '../json.js';
@@ -34,12 +34,6 @@ export async function run(argv: string[], io: IO): Promise<number> {
     }
   });
   const block = await import('../../block/index.js');
-  if (wantsHelp(optList)) {
-    const drv = block.getDriver(outFmt);
-    if (!drv) throw new ImgError(`Unknown file format '${outFmt}'`);
-    io.out(optionsHelp(outFmt, outFmt === 'raw' ? drv.createOptions.filter((o) => o.name === 'size') : drv.createOptions));
-    return 0;
-  }
   if (ops.length > 1) throw new ImgError('At most one filename argument is allowed.');
   const filename = ops[0];
   const givenSize = size as number | null;
@@ -64,7 +58,13 @@ export async function run(argv: string[], io: IO): Promise<number> {
       if (KNOWN_ELSEWHERE.includes(outFmt)) throw new ImgError(`Block driver '${outFmt}' does not support size measurement`);
       throw new ImgError(`Unknown file format '${outFmt}'`);
     }
-    const opts = parseOptList(optList, drv.createOptions, ['backing_file', 'backing_fmt'], (w) => report(io, w)).values;
+    let opts: Map<string, string>;
+    try {
+      opts = parseOptList(optList, drv.createOptions, ['backing_file', 'backing_fmt'], (w) => report(io, w)).values;
+    } catch (e) {
+      if (e instanceof ImgError) throw new ImgError(`${e.message}\nqemu-ts-img: Invalid options for file format '${outFmt}'`);
+      throw e;
+    }
     let required: number;
     let full: number;
     let bitmaps: number | undefined;

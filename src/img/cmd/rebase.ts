@@ -38,13 +38,15 @@ export async function run(argv: string[], io: IO): Promise<number> {
       throw new ImgError(`Could not change the backing file to '${target}': backing format must be specified`);
     }
   };
+  const capable = () => {
+    if (!has(top, 'changeBackingFile')) {
+      throw new ImgError(`Could not change the backing file to '${target}': Operation not supported`);
+    }
+  };
   const top: BlockNode = await block.openImage(filename, { readOnly: false, format: fmt, noBacking: unsafe });
   let nb: BlockNode | null = null;
   try {
     if (block.isProbedRaw(top)) io.err(block.probedRawWarning(filename));
-    if (!has(top, 'changeBackingFile')) {
-      throw new ImgError(`Could not change the backing file to '${target}': Operation not supported`);
-    }
     if (!unsafe) {
       if (target !== '') {
         const path = block.resolveBackingPath(filename, target);
@@ -55,6 +57,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
         }
       }
       needFmt();
+      capable();
       const size = top.size();
       const newSize = nb ? nb.size() : 0;
       const gran = top.clusterSize() ?? 65536;
@@ -89,6 +92,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       bar.end();
     } else {
       needFmt();
+      capable();
     }
     await (top as BlockNode & ChangeBacking).changeBackingFile(target === '' ? null : target, target === '' ? null : newFmt ?? null);
     return 0;

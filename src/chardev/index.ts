@@ -160,6 +160,10 @@ async function createBackend(spec: ChardevSpec, ctx: ChardevContext): Promise<Ch
   const log = ctx.log ?? ((m: string) => process.stderr.write(m + '\n'));
   switch (spec.backend) {
     case 'null': case 'none': return new NullChar();
+    // A graphical console's text tab: with no GUI text consoles the output goes nowhere.
+    case 'vc': return new NullChar();
+    case 'pipe': case 'serial': case 'tty': case 'parallel': case 'msmouse': case 'braille': case 'spicevmc': case 'qemu-vdagent':
+      throw new ChardevError(`char device '${spec.backend}' is not supported by qemu-ts; use a file, socket or stdio backend`);
     case 'memory': case 'ringbuf': return new MemoryChar();
     case 'stdio': {
       const streams = ctx.streams ?? { stdin: process.stdin, stdout: process.stdout };

@@ -128,6 +128,12 @@ export class Ps2Keyboard extends Ps2Device {
 
   /** Bytes for a key (set 1 make code, 0xE0xx extended) in the current scan code set. */
   encode(code: number, down: boolean): number[] {
+    const s1 = this.scanSet === 1;
+    if (code === 0xe11d45) return down ? (s1 ? [0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5] : [0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77]) : [];
+    if (code === 0xe037) { // Print Screen comes with a fake shift
+      if (s1) return down ? [0xe0, 0x2a, 0xe0, 0x37] : [0xe0, 0xb7, 0xe0, 0xaa];
+      return down ? [0xe0, 0x12, 0xe0, 0x7c] : [0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12];
+    }
     const ext = (code & 0xff00) === 0xe000;
     const c1 = code & 0x7f;
     const out: number[] = ext ? [0xe0] : [];
@@ -139,7 +145,7 @@ export class Ps2Keyboard extends Ps2Device {
   pressKey(code: number, down: boolean): void {
     if (!this.enabled) return;
     this.q.push(this.encode(code, down));
-    if (down) { this.held = code; this.repeat.modIn(this.typematicNs()[0]); }
+    if (down && code !== 0xe11d45) { this.held = code; this.repeat.modIn(this.typematicNs()[0]); }
     else if (this.held === code) { this.held = -1; this.repeat.del(); }
     this.notify();
   }

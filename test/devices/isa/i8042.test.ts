@@ -183,3 +183,26 @@ describe('i8042 controller', () => {
     expect(k2.mode).toBe(0x47);
   });
 });
+
+describe('key names', () => {
+  it('maps QEMU key names to set 1 codes', async () => {
+    const { QCODE_TO_SET1, parseKeyCombo } = await import('../../../src/devices/isa/keycodes.js');
+    const want: Record<string, number> = { esc: 0x01, 0: 0x0b, backspace: 0x0e, q: 0x10, ret: 0x1c, ctrl: 0x1d, a: 0x1e, l: 0x26,
+      grave_accent: 0x29, shift: 0x2a, z: 0x2c, m: 0x32, slash: 0x35, shift_r: 0x36, alt: 0x38, spc: 0x39, f1: 0x3b, f10: 0x44,
+      kp_decimal: 0x53, f11: 0x57, f12: 0x58, delete: 0xe053, up: 0xe048, kp_enter: 0xe01c, meta_l: 0xe05b };
+    for (const [k, v] of Object.entries(want)) expect([k, QCODE_TO_SET1[k]]).toEqual([k, v]);
+    expect(parseKeyCombo('ctrl-alt-delete')).toEqual([0x1d, 0x38, 0xe053]);
+    expect(() => parseKeyCombo('ctrl-bogus')).toThrow("Parameter 'keys' expects a valid key name, got 'bogus'");
+  });
+
+  it('sends Pause and Print Screen sequences (set 2, seen translated)', () => {
+    const { kbc, drain, cmd, data } = setup();
+    kbc.keyboard.pressKey(0xe11d45, true); kbc.keyboard.pressKey(0xe11d45, false);
+    expect(drain()).toEqual([0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5]);
+    kbc.keyboard.pressKey(0xe037, true); kbc.keyboard.pressKey(0xe037, false);
+    expect(drain()).toEqual([0xe0, 0x2a, 0xe0, 0x37, 0xe0, 0xb7, 0xe0, 0xaa]);
+    cmd(0x60); data(0x01);
+    kbc.keyboard.pressKey(0xe037, true);
+    expect(drain()).toEqual([0xe0, 0x12, 0xe0, 0x7c]);
+  });
+});

@@ -924,15 +924,14 @@ export class Cpu extends Protect implements FpuHost {
         return;
       }
       case 0x8f: {
+        // POP r/m: the effective address is computed after ESP has been incremented
+        const save = this.eip;
         this.decodeModrm();
         if (((this.modrm >> 3) & 7) !== 0) this.fault(EX_UD);
-        // the address is computed with ESP already incremented
         const v = this.pop(osz);
         if (this.modrm >= 0xc0) { this.setReg(this.modrm & 7, osz, v); return; }
-        if (this.as32 && (this.modrm & 7) === 4) {
-          // re-decode is not possible; ESP-based addressing uses the popped ESP
-          this.ea = (this.ea + osz) >>> 0;
-        }
+        this.eip = save;
+        this.decodeModrm();
         this.wrS(this.eaSeg, this.ea, osz, v);
         return;
       }

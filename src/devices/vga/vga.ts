@@ -294,6 +294,7 @@ export class Vga implements IoDevice, MmioDevice {
       case 0x3ce: this.gfxIndex = v & 0x0f; return;
       case 0x3cf:
         this.gfx[this.gfxIndex] = v & GR_MASK[this.gfxIndex]!;
+        this.vbeUpdateVgaRegs();
         this.updateAccess(); this.regGen++;
         return;
       case 0x3b4: case 0x3d4: this.crtIndex = v; return;
@@ -305,6 +306,9 @@ export class Vga implements IoDevice, MmioDevice {
         } else {
           this.crt[i] = v;
         }
+        // While a VBE mode is on, the registers it derives stay as it set them (as QEMU
+        // since CVE-2016-3712: the guest cannot point the CRTC outside video memory).
+        this.vbeUpdateVgaRegs();
         this.timing = null; this.regGen++;
         return;
       }

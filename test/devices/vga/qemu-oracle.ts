@@ -11,9 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Layout of the dump at 0x600 (see DUMP_ASM). */
+export const DUMP_AT = 0x600;
+export const PLANES_DUMP_AT = 0x10000;
+export const MARK_AT = 0x9f0;
 export const DUMP = { misc: 0, seq: 1, crtc: 6, gfx: 31, attr: 40, pel: 61, dac: 62, vbe: 830, size: 850 } as const;
-const PLANES_AT = 0x10000;
-const MARK = 0x9f0;
+const PLANES_AT = PLANES_DUMP_AT;
+const MARK = MARK_AT;
 
 const DUMP_ASM = `
   cli

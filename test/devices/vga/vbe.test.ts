@@ -202,4 +202,20 @@ describe('Bochs VBE dispi', () => {
     expect(() => b.vga.loadState({ ...st, vram: new Uint8Array(10) })).toThrow(/video memory is not 16777216 bytes/);
     expect(() => b.vga.loadState({ ...st, crt: [1, 2] })).toThrow(/'crt' must have 256 entries/);
   });
+
+  it('keeps the VBE-derived VGA registers while VBE is on (guest CRTC/GR writes are overridden, as QEMU)', () => {
+    const { io } = rig();
+    out8(io, 0x3c2, 0x67);
+    vbeMode(io, 640, 480, 24);
+    out8(io, 0x3d4, 0x11); out8(io, 0x3d5, 0x00);
+    out8(io, 0x3d4, 0x13); out8(io, 0x3d5, 0x50);
+    expect(in8(io, 0x3d5)).toBe((640 * 3) >> 3 & 0xff);
+    out8(io, 0x3d4, 0x09); out8(io, 0x3d5, 0x00);
+    expect(in8(io, 0x3d5)).toBe(0x40);
+    out8(io, 0x3ce, 6); out8(io, 0x3cf, 0x0e);
+    expect(in8(io, 0x3cf)).toBe(0x07);
+    dispi(io, 4, 0);
+    out8(io, 0x3d4, 0x13); out8(io, 0x3d5, 0x50);
+    expect(in8(io, 0x3d5)).toBe(0x50);
+  });
 });

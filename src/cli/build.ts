@@ -13,6 +13,7 @@ import type {
 } from './machine-description.js';
 import { defaultMachine, findMachine, MACHINE_PROPS, type MachineType } from './machines.js';
 import { formatMac, netdevFromOpts, parseMac } from './net.js';
+import { findOption } from './options.js';
 import { parseBool, parseInt64, parseQemuOpts, parseSize, parseUint, QemuOpts, strToSize, SIZE_HINT } from './qemu-opts.js';
 
 /** One option occurrence from argv (or a -readconfig file). */
@@ -147,11 +148,12 @@ export class Builder {
   }
 
   private legacy(where: string, instead: string): void {
-    this.warn(`${where}: deprecated (removed from current QEMU); ${instead}`);
+    this.warn(`${where}: warning: deprecated option (not in current QEMU); ${instead}`);
   }
 
   /** Handle one option. Throws CliError or HelpRequest. */
   apply(it: ArgItem): void {
+    if (findOption(it.name)?.status === 'ignored') return;
     withOption(it.where, () => this.applyInner(it));
   }
 
@@ -281,7 +283,7 @@ export class Builder {
         return;
       case 'mon': {
         const o = this.opts(it, 'chardev');
-        o.check(['chardev', 'mode', 'pretty']);
+        o.check(['chardev', 'mode', 'pretty', 'id']);
         const mode = o.get('mode') ?? 'readline';
         if (mode !== 'readline' && mode !== 'control') throw new CliError(`Parameter 'mode' does not accept value '${mode}'`);
         if (!o.get('chardev')) throw new CliError("Parameter 'chardev' is missing");
@@ -946,7 +948,7 @@ export class Builder {
         if (!parseMac(value)) throw new CliError(`Property '${model.name}.${key}' doesn't take value '${value}'`);
         break;
       case 'pciaddr':
-        if (!/^[0-9a-fA-F]{1,2}(\.[0-7])?$/.test(value)) throw new CliError(`Property '${model.name}.${key}' doesn't take value '${value}'`);
+        if (!/^(0[xX])?[0-9a-fA-F]{1,2}(\.[0-7])?$/.test(value)) throw new CliError(`Property '${model.name}.${key}' doesn't take value '${value}'`);
         break;
     }
   }
@@ -1107,7 +1109,8 @@ export class Builder {
       cores ||= 1;
       threads ||= 1;
     } else {
-      const mx = maxcpus || cpus;
+      maxcpus ||= cpus;
+      const mx = maxcpus;
       if (preferSockets) {
         threads ||= 1;
         cores ||= 1;

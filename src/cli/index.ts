@@ -7,13 +7,14 @@
 import { readConfigFile, splitArgv } from './argv.js';
 import { Builder, HelpRequest, type ArgItem } from './build.js';
 import { CliError, CliExit } from './errors.js';
+import { printWarning } from './validate.js';
 import { firmwareSearchPath } from './firmware.js';
 import { helpFor } from './help.js';
 import type { MachineDescription } from './machine-description.js';
 
 export { CliError, CliExit } from './errors.js';
 export type { MachineDescription } from './machine-description.js';
-export { validateMachine } from './validate.js';
+export { printWarning, validateMachine } from './validate.js';
 
 export interface ParseEnv {
   /** Working directory for relative paths (default process.cwd()). */
@@ -37,7 +38,7 @@ export interface ParseResult {
 /** Parse with the details main.ts needs. Throws CliError (bad line) or CliExit (help/version). */
 export function parseCommandLineFull(argv: readonly string[], env: ParseEnv = {}): ParseResult {
   const cwd = env.cwd ?? process.cwd();
-  const warn = env.warn ?? ((m: string) => process.stderr.write(m + '\n'));
+  const warn = env.warn ?? printWarning;
   const b = new Builder({ warn });
   const items: ArgItem[] = [];
   let dumpMachine = false;

@@ -9,6 +9,13 @@ import { probeFile } from '../block/probe.js';
 import { CliError } from './errors.js';
 import { findFirmware, missingFirmwareError } from './firmware.js';
 import type { DriveInfo, MachineDescription } from './machine-description.js';
+import { PROGRAM } from './errors.js';
+
+/** Print a warning as QEMU does: program-prefixed, except the block layer's WARNING lines. */
+export function printWarning(msg: string): void {
+  const bare = msg.startsWith('WARNING:') || msg.startsWith('Could not open option rom');
+  process.stderr.write((bare ? msg : `${PROGRAM}: ${msg}`) + '\n');
+}
 
 export interface ValidateEnv {
   cwd?: string;
@@ -64,7 +71,7 @@ export async function validateMachine(desc: MachineDescription, env: ValidateEnv
   const cwd = env.cwd ?? process.cwd();
   const warn = (m: string) => {
     desc.warnings.push(m);
-    (env.warn ?? ((x: string) => process.stderr.write(x + '\n')))(m);
+    (env.warn ?? printWarning)(m);
   };
   const locks = new Map<string, { rw: boolean; name: string }[]>();
   for (const d of desc.drives) {

@@ -1,0 +1,52 @@
+/** Shared helpers for the CLI tests: a scratch folder with image files, and a parse+validate run. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliError, CliExit } from '../../src/cli/errors.js';
+import { parseCommandLine, validateMachine, type MachineDescription } from '../../src/cli/index.js';
+
+export function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qemu-ts-cli-'));
+  const zero = (name: string, size: number) => writeFileSync(join(dir, name), Buffer.alloc(size));
+  zero('xp.img', 4 << 20);
+  zero('xp.iso', 2 << 20);
+  zero('disk.img', 4 << 20);
+  zero('disk2.img', 1 << 20);
+  zero('floppy.img', 1474560);
+  zero('bzImage', 4096);
+  zero('initrd.img', 4096);
+  zero('a,b.img', 65536);
+  // A qcow2 v3 header is enough for format probing.
+  const q = Buffer.alloc(512);
+  q.write('QFI\xfb', 0, 'latin1');
+  q.writeUInt32BE(3, 4);
+  writeFileSync(join(dir, 'disk.qcow2'), q);
+  writeFileSync(join(dir, 'out.txt'), '');
+  return dir;
+}
+
+export interface Run {
+  desc: MachineDescription;
+  warnings: string[];
+}
+
+/** Parse and validate like `qemu-ts-system-x86_64 ARGS -dump-machine` run in `cwd`. */
+export async function run(args: string[], cwd: string): Promise<Run> {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const desc = parseCommandLine(args, { cwd, warn, vars: {} });
+  await validateMachine(desc, { cwd, warn });
+  return { desc, warnings };
+}
+
+/** The error text (as printed, program name stripped) a line gives, or null if it is accepted. */
+export async function errorOf(args: string[], cwd: string): Promise<string | null> {
+  try {
+    await run(args, cwd);
+    return null;
+  } catch (e) {
+    if (e instanceof CliError) return e.format('PROG').replace(/^PROG: /, '');
+    if (e instanceof CliExit) return `exit ${e.code}`;
+    throw e;
+  }
+}

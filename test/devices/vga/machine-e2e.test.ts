@@ -20,12 +20,12 @@ import { bootImage, captureOnQemu, DUMP, DUMP_AT, MARK_AT } from './qemu-oracle.
 interface Ours { ppm: Buffer; regs: Uint8Array; text: string[] }
 
 /** Boot `img` on our pc machine until the program's done marker, then take the screen and the dump. */
-async function runOnQemuTs(img: string, timeoutMs = 90_000): Promise<Ours> {
+async function runOnQemuTs(img: string, machine = 'pc', timeoutMs = 90_000): Promise<Ours> {
   const b = new Builder({ warn: () => {} });
-  for (const a of splitArgv(['-M', 'pc', '-m', '32', '-vga', 'std', '-nodefaults', '-display', 'none',
+  for (const a of splitArgv(['-M', machine, '-m', '32', '-vga', 'std', '-nodefaults', '-display', 'none',
     '-drive', `file=${img},format=raw,if=floppy`, '-boot', 'a'])) b.apply(a);
   const d = b.finish();
-  d.firmware.searchPath = firmwareSearchPath([], process.env, process.cwd());
+  if (d.firmware.searchPath.length === 0) d.firmware.searchPath = firmwareSearchPath([], process.env, process.cwd());
   const m = await PcMachine.create(await validateMachine(d), { chardev: () => null, log: () => {} });
   try {
     const t0 = Date.now();
@@ -47,12 +47,12 @@ async function runOnQemuTs(img: string, timeoutMs = 90_000): Promise<Ours> {
   }
 }
 
-async function both(mode: number, draw: string, tag = String(mode)): Promise<Ours> {
+async function both(mode: number, draw: string, tag = String(mode), machine = 'pc'): Promise<Ours> {
   const dir = mkdtempSync(join(tmpdir(), 'vga-e2e-'));
   try {
     const img = bootImage(dir, mode, draw);
-    const ours = await runOnQemuTs(img);
-    const q = await captureOnQemu(mode, draw);
+    const ours = await runOnQemuTs(img, machine);
+    const q = await captureOnQemu(mode, draw, 30_000, machine);
     const pel = DUMP.pel; // QEMU reads the PEL mask as 0 (not implemented); ours reads it back
     expect(ours.regs[pel]).toBe(0xff);
     const mask = (r: Uint8Array) => Array.from(r).map((v, i) => (i === pel ? 0 : v));
@@ -161,5 +161,22 @@ w:
   cmp bx, 15
   jb bank
 `, 'vbe');
+  }, 180_000);
+
+  it('isapc: isa-vga with its BIOS (vgabios.bin) in mode 3', async () => {
+    const ours = await both(0x03, `
+  mov si, msg
+  mov ah, 0x0e
+  mov bx, 0x0007
+pr:
+  lodsb
+  test al, al
+  jz pr_done
+  int 0x10
+  jmp pr
+msg: db 'isapc', 0
+pr_done:
+`, 'isapc', 'isapc');
+    expect(ours.text[0]!.trimEnd()).toBe('isapc');
   }, 180_000);
 });

@@ -181,12 +181,12 @@ export interface QemuCapture {
 }
 
 /** Boot the image on real QEMU and capture registers, planes and QEMU's screendump. */
-export async function captureOnQemu(mode: number, draw: string, timeoutMs = 30_000): Promise<QemuCapture> {
+export async function captureOnQemu(mode: number, draw: string, timeoutMs = 30_000, machine = 'pc'): Promise<QemuCapture> {
   const dir = mkdtempSync(join(tmpdir(), 'vga-oracle-'));
   try {
     const img = bootImage(dir, mode, draw);
     const qemu = spawn('qemu-system-i386', [
-      '-display', 'none', '-nodefaults', '-vga', 'std', '-M', 'pc', '-m', '32',
+      '-display', 'none', '-nodefaults', '-vga', 'std', '-M', machine, '-m', '32',
       '-drive', `file=${img},format=raw,if=floppy`, '-boot', 'a', '-monitor', 'stdio', '-no-reboot',
     ], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';

@@ -49,7 +49,7 @@ export async function replay(code: Uint8Array, io: IoBus, mem: MemoryBus, clock:
       let ok = 0;
       for (let n = 0; n < 200_000; n++) {
         if ((io.read(p, 1) & mask) === val) { ok = 1; break; }
-        clock.advanceBy(1000);
+        clock.advanceBy(10_000);
         if ((n & 63) === 63) await new Promise((r) => setImmediate(r));
       }
       out.push(ok);

@@ -41,25 +41,30 @@ export interface AtapiData {
 export type AtapiResult =
   | { kind: 'ok' }
   | { kind: 'error'; key: number; asc: number }
+
   | { kind: 'data'; data: AtapiData };
 
 const OK: AtapiResult = { kind: 'ok' };
 
-/** Command flags. */
+/** Command flags (QEMU's table): needs a medium, allowed under UNIT ATTENTION, moves no data. */
 const CHECK_READY = 1;
 const ALLOW_UA = 2;
+const NONDATA = 4; // informational: every command here reports through the same status path
 const FLAGS = new Uint8Array(256);
-FLAGS[0x00] = CHECK_READY; // TEST UNIT READY
+FLAGS[0x00] = CHECK_READY | NONDATA; // TEST UNIT READY
 FLAGS[0x03] = ALLOW_UA; // REQUEST SENSE
 FLAGS[0x12] = ALLOW_UA; // INQUIRY
+FLAGS[0x1b] = NONDATA; // START STOP UNIT
+FLAGS[0x1e] = NONDATA; // PREVENT ALLOW MEDIUM REMOVAL
 FLAGS[0x25] = CHECK_READY; // READ CAPACITY
 FLAGS[0x28] = CHECK_READY; // READ(10)
-FLAGS[0x2b] = CHECK_READY; // SEEK(10)
+FLAGS[0x2b] = CHECK_READY | NONDATA; // SEEK(10)
 FLAGS[0x43] = CHECK_READY; // READ TOC
 FLAGS[0x46] = ALLOW_UA; // GET CONFIGURATION
 FLAGS[0x4a] = ALLOW_UA; // GET EVENT STATUS NOTIFICATION
 FLAGS[0x51] = CHECK_READY; // READ DISC INFORMATION
 FLAGS[0xa8] = CHECK_READY; // READ(12)
+FLAGS[0xbb] = NONDATA; // SET CD SPEED
 FLAGS[0xbe] = CHECK_READY; // READ CD
 
 const be16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
@@ -104,13 +109,17 @@ export class AtapiDrive {
     return Math.floor(this.node.size() / CD_SECTOR);
   }
 
-  /** Insert a medium (closing the tray): guests see UNIT ATTENTION / MEDIUM MAY HAVE CHANGED. */
+  /**
+   * Insert a medium (closing the tray). As QEMU: UNIT ATTENTION / MEDIUM MAY
+   * HAVE CHANGED is pending until REQUEST SENSE, and GESN reports new media.
+   */
   insertMedia(node: BlockNode): void {
     this.node = node;
     this.trayOpen = false;
     this.senseKey = SENSE_UNIT_ATTENTION;
     this.asc = ASC_MEDIUM_MAY_HAVE_CHANGED;
     this.newMedia = true;
+    this.ejectRequest = false;
   }
 
   /** Remove the medium. Returns false (and flags an eject request) when the guest locked the tray. */
@@ -132,15 +141,12 @@ export class AtapiDrive {
   command(p: Uint8Array): AtapiResult {
     const op = p[0]!;
     const flags = FLAGS[op]!;
-    if (this.senseKey === SENSE_UNIT_ATTENTION && (flags & ALLOW_UA) === 0) {
-      return err(SENSE_UNIT_ATTENTION, this.asc);
-    }
+    if (this.senseKey === SENSE_UNIT_ATTENTION && (flags & ALLOW_UA) === 0) return err(SENSE_UNIT_ATTENTION, this.asc);
     if ((flags & CHECK_READY) !== 0 && this.sectors() === 0) return err(SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
     switch (op) {
       case 0x00: return OK; // TEST UNIT READY
       case 0x03: return this.requestSense(p);
       case 0x12: return this.inquiry(p);
-      case 0x1a: return this.modeSense(p, false);
       case 0x5a: return this.modeSense(p, true);
       case 0x1b: return this.startStop(p);
       case 0x1e: this.trayLocked = (p[4]! & 1) !== 0; return OK;
@@ -165,7 +171,7 @@ export class AtapiDrive {
     b[2] = this.senseKey;
     b[7] = 10;
     b[12] = this.asc;
-    if (this.senseKey === SENSE_UNIT_ATTENTION) { this.senseKey = SENSE_NONE; this.asc = 0; }
+    if (this.senseKey === SENSE_UNIT_ATTENTION) this.senseKey = SENSE_NONE; // QEMU keeps the ASC
     return reply(b, 18, p[4]!);
   }
 
@@ -189,7 +195,7 @@ export class AtapiDrive {
     return reply(b, 36, maxLen);
   }
 
-  /** MODE SENSE: pages 0x01 (error recovery), 0x0E (audio control), 0x2A (capabilities). */
+  /** MODE SENSE(10): pages 0x01 (error recovery), 0x0E (audio control), 0x2A (capabilities). */
   private modeSense(p: Uint8Array, ten: boolean): AtapiResult {
     const maxLen = ten ? be16(p, 7) : p[4]!;
     const control = p[2]! >> 6;

@@ -265,18 +265,21 @@ export class IdeChannel {
     return d;
   }
 
-  /** Insert a CD medium into `unit` (media change: UNIT ATTENTION follows). */
+  /** Insert a CD medium into `unit` (media change: the guest is interrupted and told on its next commands). */
   insertMedia(unit: 0 | 1, node: BlockNode): void {
     const d = this.drives[unit];
     if (d?.cd == null) throw new Error(`IDE ${this.index}.${unit} is not a CD drive`);
     d.cd.insertMedia(node);
+    this.raiseIrq();
   }
 
   /** Eject the CD in `unit`; false if the guest has locked the tray (and force is not set). */
   eject(unit: 0 | 1, force = false): boolean {
     const d = this.drives[unit];
     if (d?.cd == null) throw new Error(`IDE ${this.index}.${unit} is not a CD drive`);
-    return d.cd.eject(force);
+    const ok = d.cd.eject(force);
+    if (ok) this.raiseIrq();
+    return ok;
   }
 
   /** Resolves when no media request is in flight (tests, snapshots, shutdown). */
@@ -712,6 +715,7 @@ export class IdeChannel {
     const r = cd.command(pkt);
     if (r.kind === 'ok') return this.atapiOk(d);
     if (r.kind === 'error') return this.atapiError(d, r.key, r.asc);
+
     if (d.atapiDma) {
       d.status = READY | ST_DRQ;
       return this.startDma({ drive: d, write: false, atapi: r.data });

@@ -102,6 +102,9 @@ describe('ATAPI CD-ROM', () => {
     r = await reply(io, ide.channels[1]);
     expect(r.data.slice(0, 3)).toEqual([0xf0, 0, 6]);
     expect(r.data[12]).toBe(0x28);
+    packet(io, [0x03, 0, 0, 0, 18]);
+    r = await reply(io, ide.channels[1]);
+    expect([r.data[2], r.data[12]]).toEqual([0, 0x28]); // QEMU clears the key, keeps the ASC
     packet(io, [0x00]);
     r = await reply(io, ide.channels[1]);
     expect(r.status).toBe(0x50);

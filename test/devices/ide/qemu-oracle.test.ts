@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,31 @@ let dir = '';
 let qemuLines: string[] = [];
 let ataLines: string[] = [];
 let dmaLines: string[] = [];
+let cdLines: string[] = [];
+
+/** Boot cd-probe with an empty CD drive and `change` a medium in through the monitor once it runs. */
+async function runCdChange(): Promise<string[]> {
+  const bin = join(dir, 'cd-probe.bin');
+  execFileSync('nasm', ['-f', 'bin', '-o', bin, join(here, 'fixtures', 'cd-probe.asm')]);
+  const floppy = new Uint8Array(1474560);
+  floppy.set(readFileSync(bin));
+  writeFileSync(join(dir, 'cd-probe.fd'), floppy);
+  const serial = join(dir, 'cd-probe.txt');
+  const q = spawn('qemu-system-x86_64', ['-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-drive', `file=${join(dir, 'cd-probe.fd')},format=raw,if=floppy`, '-drive', 'if=ide,index=2,media=cdrom',
+    '-boot', 'a', '-serial', `file:${serial}`, '-monitor', 'stdio'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const exited = new Promise<void>((res) => q.on('exit', () => res()));
+  for (let i = 0; i < 300 && !(existsSync(serial) && readFileSync(serial, 'latin1').includes('R')); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  q.stdin!.write(`change ide1-cd0 ${join(dir, 'cd.iso')} raw\n`);
+  const timer = setTimeout(() => q.kill(), 30_000);
+  await exited;
+  clearTimeout(timer);
+  q.stdin!.destroy();
+  return readFileSync(serial, 'latin1').split('\n').filter((l) => l !== '');
+}
 
 function runQemu(floppyAsm: string, drives: string[]): string[] {
   const bin = join(dir, `${floppyAsm}.bin`);
@@ -48,7 +73,7 @@ function patternDisk(file: string): void {
   writeFileSync(file, img);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'qemu-ts-oracle-'));
   execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 'probe.bin'), join(here, 'fixtures', 'ide-probe.asm')]);
   const floppy = new Uint8Array(1474560);
@@ -71,6 +96,7 @@ beforeAll(() => {
   execFileSync('cp', [join(dir, 'pat.img'), join(dir, 'dma.img')]);
   execFileSync('cp', [join(dir, 'pat.img'), join(dir, 'dma-qemu.img')]);
   dmaLines = runQemu('dma-probe', ['-drive', `file=${join(dir, 'dma-qemu.img')},format=raw,if=ide,index=0`]);
+  cdLines = await runCdChange();
 });
 
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -104,6 +130,16 @@ class Probe {
     const st = await this.waitnb(base);
     if ((st & 8) !== 0) this.readdata(base, 512);
     this.finish(base);
+  }
+  /** TEST UNIT READY without output; returns status | error << 8. */
+  async tur(): Promise<number> {
+    await this.waitnb(0x170);
+    this.io.write(0x176, 1, 0xa0);
+    this.io.write(0x177, 1, 0xa0);
+    await this.waitnb(0x170);
+    for (let i = 0; i < 6; i++) this.io.write(0x170, 2, 0);
+    const st = await this.waitnb(0x170);
+    return st | (this.io.read(0x171, 1) << 8);
   }
   async packet(p: number[], limit: number): Promise<void> {
     await this.waitnb(0x170);
@@ -201,7 +237,33 @@ const DMA_CASES: number[][] = [
   [0x5000, 512, 1, 20, 0xca, 0x01], [0x6000, 512, 1, 20, 0xc8, 0x09], [0x7000, 0, 0, 0, 0xc8, 0x09],
 ];
 
+/** cd-probe.asm's packets after the medium arrives. */
+const CD_PACKETS: number[][] = [
+  [0x00], [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], [0x25], [0x03, 0, 0, 0, 18], [0x25], [0x12, 0, 0, 0, 8], [0x25],
+  [0x03, 0, 0, 0, 18], [0x25], [0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8], [0x1a, 0, 0x2a, 0, 0xff],
+];
+
 describe('IDE against real QEMU (boot-sector probe)', () => {
+  it('reports a CD media change (monitor `change`) as QEMU does', async () => {
+    const cd = await openImage(join(dir, 'cd.iso'), { readOnly: true, format: 'raw' });
+    const m = pcIde();
+    m.ide.channels[1].attachCdrom(0, null);
+    const probe = new Probe(m.io, m.ide);
+    probe.out = 'R\n';
+    let last = 0;
+    for (let i = 0; ; i++) {
+      if (i === 5) m.ide.channels[1].insertMedia(0, cd);
+      const r = await probe.tur();
+      if (r !== last) { last = r; probe.out += `T${hex(r & 0xff)}${hex(r >> 8)}\n`; }
+      if ((r & 1) === 0) break;
+      if (((r >> 8) & 0xf0) === 0x60) await probe.packet([0x03, 0, 0, 0, 18], 0xfffe);
+      expect(i).toBeLessThan(50);
+    }
+    for (const p of CD_PACKETS) await probe.packet(p, 0xfffe);
+    await closeChain(cd);
+    expect(probe.out.split('\n').filter((l) => l !== '')).toEqual(cdLines);
+  });
+
   it('does bus-master DMA with the same results as QEMU (exact, short and long PRDs, write)', async () => {
     const node = await openImage(join(dir, 'dma.img'), { readOnly: false, format: 'raw' });
     const m = pcIde();

@@ -70,6 +70,8 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   private lastCompressed: { host: number; data: Uint8Array } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   closed = false;
+  /** Byte size of the on-disk snapshot table, once known. */
+  tableSize: number | undefined = undefined;
 
   constructor(
     readonly driver: BlockDriver,

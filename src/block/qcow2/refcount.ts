@@ -150,10 +150,19 @@ export class Refcounts {
     if (v === 0 && c < this.freeHint) this.freeHint = c;
   }
 
-  async add(c: number, delta: number): Promise<void> {
+  /**
+   * Change the refcount of cluster c. With `discard`, a cluster that becomes
+   * free is zeroed like QEMU's discard of freed snapshot clusters (Node has
+   * no hole punching; the bytes read the same).
+   */
+  async add(c: number, delta: number, discard = false): Promise<void> {
     const v = (await this.get(c)) + delta;
     if (v < 0 || v > this.maxValue) throw new BlockError(v < 0 ? 'Invalid argument' : 'Numerical result out of range');
     await this.set(c, v);
+    if (v === 0 && discard && c * this.cs < this.file.size()) {
+      await this.file.write(c * this.cs, new Uint8Array(Math.min(this.cs, this.file.size() - c * this.cs)));
+      this.hooks.markUnsynced();
+    }
   }
 
   /** Find n contiguous free clusters (not yet referenced). */

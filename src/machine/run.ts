@@ -1,0 +1,94 @@
+/**
+ * Running a machine description: open the character devices, build the PC,
+ * attach monitors, run until the guest or the user ends it, then flush every
+ * drive. Returns the process exit status (0 for power-off and quit; the
+ * isa-debug-exit value; 1 on errors).
+ */
+import type { MachineDescription } from '../cli/machine-description.js';
+import { createChardev, isMux, type ChardevSpec } from '../chardev/index.js';
+import type { MuxChar } from '../chardev/mux.js';
+import type { CharBackend } from '../chardev/types.js';
+import { HumanMonitor, type MonitorTarget } from '../monitor/hmp.js';
+import { VgaRenderer } from '../devices/vga/render.js';
+import { screendump } from '../display/screendump.js';
+import { PcMachine } from './pc.js';
+import { StatusLine } from './status-line.js';
+
+const PROG = 'qemu-ts-system-x86_64';
+export const QEMU_COMPAT_VERSION = '7.2.0';
+
+export async function runMachine(desc: MachineDescription): Promise<number> {
+  const status = new StatusLine(process.stderr, process.stdout);
+  const closers: (() => Promise<void>)[] = [];
+  const backends = new Map<string, CharBackend>();
+  const muxes = new Map<string, MuxChar>();
+  let machine: PcMachine | null = null;
+  const quit = (message?: string) => machine?.stop({ kind: 'quit', code: 0, ...(message ? { message } : {}) });
+  const fail = (msg: string) => { status.clear(); process.stderr.write(`${PROG}: ${msg}\n`); };
+
+  try {
+    for (const c of desc.chardevs) {
+      const spec: ChardevSpec = { id: c.id, backend: c.backend, options: { ...c.options, ...(c.mux ? { mux: 'on' } : {}) } };
+      const chr = await createChardev(spec, {
+        streams: { stdin: process.stdin, stdout: status.guestStream() },
+        log: (m) => { status.clear(); process.stderr.write(`${m}\n`); },
+        onInterrupt: () => quit(`terminating on signal 2`),
+        mux: { onQuit: () => { status.clear(); process.stderr.write('QEMU: Terminated\n'); quit(); } },
+      });
+      if (isMux(chr)) { muxes.set(c.id, chr); closers.push(() => chr.backend.close()); }
+      else { backends.set(c.id, chr); closers.push(() => chr.close()); }
+    }
+    const chardev = (id: string): CharBackend | null => {
+      const m = muxes.get(id);
+      if (m !== undefined) return m.frontend();
+      return backends.get(id) ?? null;
+    };
+
+    machine = await PcMachine.create(desc, { chardev, log: (m) => { status.clear(); process.stderr.write(`${m}\n`); } });
+    const m = machine;
+    const renderer = m.vga ? new VgaRenderer(m.vga) : null;
+    let paused = desc.flags.startPaused;
+    const target: MonitorTarget = {
+      status: () => (paused ? 'paused' : 'running'),
+      stop: () => { paused = true; m.loop.pause(); },
+      cont: () => { paused = false; m.loop.resume(); },
+      quit: () => quit(),
+      systemReset: () => m.reset(),
+      systemPowerdown: () => m.powerButton(),
+      registers: () => m.cpu.dumpRegs(),
+      blockInfo: () => m.drives.map((d) => `${d.info.id}: ${d.info.file} (${d.info.format ?? 'raw'}${d.info.readonly ? ', read-only' : ''})`),
+      screendump: (file, format) => {
+        if (renderer === null) throw new Error('no display device to take a screendump of');
+        renderer.update();
+        screendump(renderer, file, format);
+      },
+      version: () => `${QEMU_COMPAT_VERSION} (qemu-ts)`,
+    };
+    for (const mon of desc.monitor) {
+      const chr = chardev(mon.chardev);
+      if (chr === null) throw new Error(`-monitor: chardev '${mon.chardev}' not found`);
+      if (mon.mode !== 'readline') throw new Error('-qmp / mode=control: QMP is not supported yet');
+      new HumanMonitor(chr, target);
+    }
+    if (desc.qmp.length > 0) throw new Error('-qmp: QMP is not supported yet');
+
+    const onSignal = (sig: NodeJS.Signals) => quit(`terminating on signal ${sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1}`);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+    m.loop.onHeartbeat = (insns, ns) => status.heartbeat(insns, ns);
+    const reason = await m.run();
+    process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); process.off('SIGHUP', onSignal);
+    status.clear();
+    if (reason.kind === 'quit' && reason.message) process.stderr.write(`${PROG}: ${reason.message}\n`);
+    if (reason.kind === 'error') process.stderr.write(`${PROG}: ${reason.message ?? 'emulation failed'}\n`);
+    return reason.code;
+  } catch (e) {
+    fail((e as Error).message);
+    return 1;
+  } finally {
+    status.clear();
+    if (machine !== null) await machine.close();
+    for (const c of closers) { try { await c(); } catch { /* closing */ } }
+  }
+}

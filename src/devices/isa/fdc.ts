@@ -68,6 +68,8 @@ export class Fdc82077 extends ByteIoDevice {
   /** Bumped on reset so completions of abandoned transfers are dropped. */
   private gen = 0;
   private xfer: Xfer | null = null;
+  /** Position in the sector buffer during a non-DMA transfer, -1 when the FIFO is not serving data. */
+  private pioPos = -1;
   private readonly sectorBuf = new Uint8Array(512);
   /** Called when a transfer's I/O fails (for logging). */
   onError: ((e: unknown) => void) | undefined;
@@ -99,7 +101,7 @@ export class Fdc82077 extends ByteIoDevice {
   /** Controller reset (DOR bit 2 or DSR bit 7): back to command phase, 4 polling interrupts pending. */
   private softReset(): void {
     this.gen++;
-    this.phase = 'cmd'; this.cmd = []; this.res = []; this.resPos = 0; this.xfer = null;
+    this.phase = 'cmd'; this.cmd = []; this.res = []; this.resPos = 0; this.xfer = null; this.pioPos = -1;
     if (this.dma) this.dma.release(this.dmaChannel);
     if (!this.lock) { this.config = 0x20; this.pretrk = 0; }
     this.perp = 0;
@@ -123,7 +125,9 @@ export class Fdc82077 extends ByteIoDevice {
     switch (this.phase) {
       case 'cmd': return MSR_RQM | (this.cmd.length ? MSR_CB : 0);
       case 'result': return MSR_RQM | MSR_DIO | MSR_CB;
-      default: return MSR_CB | (this.hltNd & 1 ? MSR_NDMA : 0);
+      default:
+        if (this.pioPos >= 0) return MSR_RQM | MSR_NDMA | MSR_CB | (this.xfer && !this.xfer.write ? MSR_DIO : 0);
+        return MSR_CB | (this.hltNd & 1 ? MSR_NDMA : 0);
     }
   }
 
@@ -135,6 +139,7 @@ export class Fdc82077 extends ByteIoDevice {
       case 3: return this.tdr;
       case 4: return this.msr();
       case 5: {
+        if (this.phase === 'exec' && this.pioPos >= 0 && this.xfer && !this.xfer.write) return this.pioRead();
         if (this.phase !== 'result') return 0xff;
         const v = this.res[this.resPos++] ?? 0;
         if (this.resPos === 1) this.setIrq(false);
@@ -150,7 +155,7 @@ export class Fdc82077 extends ByteIoDevice {
       case 2: {
         const old = this.dor;
         this.dor = v;
-        if (!(v & 0x04)) { this.gen++; this.phase = 'cmd'; this.cmd = []; this.setIrq(false); }
+        if (!(v & 0x04)) { this.gen++; this.phase = 'cmd'; this.cmd = []; this.xfer = null; this.pioPos = -1; this.setIrq(false); }
         else if (!(old & 0x04)) this.softReset();
         else this.setIrq(this.intPending); // DMA gate may have changed
         return;
@@ -166,6 +171,7 @@ export class Fdc82077 extends ByteIoDevice {
   }
 
   private writeData(v: number): void {
+    if (this.phase === 'exec' && this.pioPos >= 0 && this.xfer && this.xfer.write && !this.xfer.fmt) { this.pioWrite(v); return; }
     if (!(this.dor & 0x04) || this.phase !== 'cmd') return;
     if (this.cmd.length === 0) {
       if (v !== 0x08) this.setIrq(false);
@@ -257,6 +263,7 @@ export class Fdc82077 extends ByteIoDevice {
 
   private finish(drv: number, head: number, st0: number, st1: number, st2: number, c: number, h: number, r: number, n: number): void {
     this.xfer = null;
+    this.pioPos = -1;
     if (this.dma) this.dma.release(this.dmaChannel);
     this.st0 = st0 | (head << 2) | drv;
     this.result([this.st0, st1, st2, c & 0xff, h & 0xff, r & 0xff, n & 0xff], true);
@@ -284,8 +291,33 @@ export class Fdc82077 extends ByteIoDevice {
   }
 
   private requestDma(): void {
-    if (!this.dma || (this.hltNd & 1)) { const x = this.xfer!; this.finish(x.drv, x.head, ST0_ABN, ST1_EN, 0, x.c, x.h, x.r, 2); return; }
+    const x = this.xfer!;
+    if (this.hltNd & 1) { // non-DMA mode: the sector goes through the FIFO, one interrupt per sector
+      if (x.fmt) { this.finish(x.drv, x.head, ST0_ABN, ST1_EN, 0, x.c, x.h, x.r, 2); return; }
+      this.pioPos = 0;
+      this.setIrq(true);
+      return;
+    }
+    if (!this.dma) { this.finish(x.drv, x.head, ST0_ABN, ST1_EN, 0, x.c, x.h, x.r, 2); return; }
     this.dma.hold(this.dmaChannel);
+  }
+
+  private pioRead(): number {
+    if (this.pioPos === 0) this.setIrq(false);
+    const v = this.sectorBuf[this.pioPos++]!;
+    if (this.pioPos === 512) { this.pioPos = -1; this.sectorDone(false); }
+    return v;
+  }
+
+  private pioWrite(v: number): void {
+    if (this.pioPos === 0) this.setIrq(false);
+    this.sectorBuf[this.pioPos++] = v;
+    if (this.pioPos < 512) return;
+    this.pioPos = -1;
+    const x = this.xfer!, gen = this.gen;
+    this.drives[x.drv]!.image!.write(this.offset(x), this.sectorBuf).then(() => {
+      if (gen === this.gen && this.xfer === x) this.sectorDone(false);
+    }, (e) => this.ioFailed(gen, e));
   }
 
   private dmaReady(): void {

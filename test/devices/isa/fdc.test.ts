@@ -191,6 +191,28 @@ describe('82077AA floppy controller', () => {
     expect(img.data[last]).toBe(pat((3 * 2 + 2) * 18, 0));
   });
 
+  it('non-DMA mode (SPECIFY ND=1): sectors go through the FIFO with an interrupt each', async () => {
+    const { send, results, msr, io, sink, waitIrq, img } = setup();
+    for (let i = 0; i < 4; i++) { send(0x08); results(); }
+    send(0x03, 0xaf, 0x03);
+    send(0x46, 0x00, 0, 0, 1, 2, 2, 0x1b, 0xff);
+    for (let sec = 0; sec < 2; sec++) {
+      await waitIrq();
+      expect(msr()).toBe(0xf0);
+      for (let i = 0; i < 512; i++) expect(io.read(0x3f5, 1)).toBe(pat(sec, i));
+      if (sec === 0) expect(sink.level).toBe(false); // until the next sector is in
+    }
+    expect(sink.level).toBe(true); // result phase after the last sector
+    expect(results()).toEqual([0x40, 0x80, 0, 1, 0, 1, 2]); // EN at EOT: no TC without DMA
+    send(0x45, 0x00, 0, 0, 3, 2, 3, 0x1b, 0xff);
+    await waitIrq();
+    expect(msr()).toBe(0xb0);
+    for (let i = 0; i < 512; i++) io.write(0x3f5, 1, 0x5a);
+    await waitIrq();
+    expect(results()).toEqual([0x40, 0x80, 0, 1, 0, 1, 2]);
+    expect(img.data.subarray(2 * 512, 3 * 512).every((b) => b === 0x5a)).toBe(true);
+  });
+
   it('IRQ6 is gated by the DMA/IRQ enable bit of the DOR', () => {
     const { io, sink } = setup();
     expect(sink.level).toBe(true);

@@ -263,6 +263,7 @@ export class Cpu extends Protect implements FpuHost {
     let first = vec, err = code, k = kind;
     const ssSel = this.segSel[SS]!, ssBase = this.segBase[SS]!, ssLim = this.segLimit[SS]!, ssAr = this.segAR[SS]!;
     const esp = this.r32[4]!, cpl = this.cpl, fl = this.flags, lop = this.lop;
+    const csSel = this.segSel[CS]!, csBase = this.segBase[CS]!, csLim = this.segLimit[CS]!, csAr = this.segAR[CS]!;
     for (;;) {
       try {
         this.deliver(first, k, err, retEip);
@@ -272,6 +273,8 @@ export class Cpu extends Protect implements FpuHost {
         // roll back the partial delivery
         this.segSel[SS] = ssSel; this.segBase[SS] = ssBase; this.segLimit[SS] = ssLim; this.segAR[SS] = ssAr;
         this.segFast(SS);
+        this.segSel[CS] = csSel; this.segBase[CS] = csBase; this.segLimit[CS] = csLim; this.segAR[CS] = csAr;
+        this.segFast(CS); this.csD = (csAr & 0x4000) !== 0; this.fetchMax = csLim; this.killWindow();
         this.r32[4] = esp; this.cpl = cpl; this.selectTlb(); this.flags = fl; this.lop = lop; this.modeChanged();
         const second = this.excVec;
         if (first === EX_DF) {

@@ -237,6 +237,9 @@ export class Protect extends Mmu {
     if ((chi & 0x1800) !== 0x1800 || dpl > this.cpl) this.fault(EX_GP, (sel & 0xfffc) | ext);
     if ((chi & 0x8000) === 0) this.fault(EX_NP, (sel & 0xfffc) | ext);
     const conforming = (chi & 0x400) !== 0;
+    let climit = (clo & 0xffff) | (chi & 0xf0000);
+    if ((chi & 0x800000) !== 0) climit = ((climit << 12) | 0xfff) >>> 0;
+    if (off > climit) this.fault(EX_GP, 0);
     const sz = gate32 ? 4 : 2;
     let fl = this.getFlags();
     // fault-class exceptions push RF=1 so that IRET does not re-trigger an instruction breakpoint
@@ -274,7 +277,6 @@ export class Protect extends Mmu {
       if (err >= 0) this.push(err, sz);
       this.loadCs(sel, clo, chi, this.cpl);
     }
-    if (off > this.segLimit[CS]!) this.fault(EX_GP, 0);
     this.setAccessed(sel);
     this.eip = off;
     this.flags &= ~(TF | NT | RF | VM);

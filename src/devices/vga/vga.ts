@@ -107,6 +107,11 @@ export class Vga implements IoDevice, MmioDevice {
   palGen = 0;
   private readonly shadow: Uint32Array | null;
 
+  private mem: MemoryBus | null = null;
+  /** VRAM offset and size of the window's direct chain-4 mapping (size 0: none). */
+  private aliasOff = -1;
+  private aliasSize = 0;
+
   private timing: CrtTiming | null = null;
   private fakeRetrace = 0;
 
@@ -155,7 +160,43 @@ export class Vga implements IoDevice, MmioDevice {
   attach(io: IoBus, mem: MemoryBus | null): void {
     io.register(0x3b0, 0x30, this, 'vga');
     io.register(VBE_DISPI_IOPORT_INDEX, 2, this, 'vbe');
-    if (mem !== null) mem.mapMmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, this, 'vga-lowmem');
+    if (mem !== null) { this.mem = mem; this.mapWindow(); }
+  }
+
+  /**
+   * (Re)establish the 0xA0000-0xBFFFF window on the memory bus given to
+   * attach(): for the chipset to call when it hands the range back to the VGA
+   * (i440FX SMRAM closed).
+   */
+  mapWindow(): void {
+    const mem = this.mem;
+    if (mem === null) return;
+    mem.mapMmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, this, 'vga-lowmem');
+    this.aliasOff = -1; this.aliasSize = 0;
+    this.updateAlias();
+  }
+
+  /**
+   * In chain-4 mode with all planes writable, window bytes are plain VRAM
+   * bytes (mode 13h, VBE banks): when the storage lives in guest memory, map
+   * the window directly so the CPU's fast path reaches it, as QEMU's chain-4
+   * alias does. Any other mode goes back to the MMIO handlers.
+   */
+  private updateAlias(): void {
+    const mem = this.mem;
+    if (mem === null || this.shadow === null || this.vram.buffer !== mem.mem.buffer) return;
+    let off = -1, size = 0;
+    if (this.chain4 && this.planeWrite === 0x0f) {
+      if (this.memMap === 1 && this.vbe.bankOffset + 0x10000 <= this.vramSize) { off = this.vbe.bankOffset; size = 0x10000; }
+      else if (this.memMap === 0) { off = 0; size = 0x20000; }
+    }
+    if (off === this.aliasOff && size === this.aliasSize) return;
+    if (this.aliasSize !== 0) mem.setAccess(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, -1, -1);
+    this.aliasOff = off; this.aliasSize = size;
+    if (size !== 0) {
+      const base = this.vram.byteOffset - mem.mem.byteOffset + off;
+      mem.setAccess(VGA_WINDOW_BASE, size, base, base);
+    }
   }
 
   /**
@@ -184,6 +225,7 @@ export class Vga implements IoDevice, MmioDevice {
     this.planeWrite = sr2 & 0x0f;
     this.memMap = (this.gfx[6]! >> 2) & 3;
     this.timing = null;
+    this.updateAlias();
   }
 
   /** Effective Clocking Mode register (VBE 4 bpp turns dot-clock halving off). */

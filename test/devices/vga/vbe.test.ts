@@ -218,4 +218,35 @@ describe('Bochs VBE dispi', () => {
     out8(io, 0x3d4, 0x13); out8(io, 0x3d5, 0x50);
     expect(in8(io, 0x3d5)).toBe(0x50);
   });
+
+  it('maps the 0xA0000 window directly in chain-4 modes when VRAM lives in guest memory', () => {
+    const io = new IoBus(), mem = new MemoryBus(1 << 20, 32 << 20);
+    const off = mem.allocRom(16 << 20);
+    const vga = new Vga({ vram: mem.mem.subarray(off, off + (16 << 20)) });
+    vga.attach(io, mem);
+    const r = new VgaRenderer(vga);
+    expect(mem.describe(0xa0000)).toBe('vga-lowmem');
+    setMode(io, MODES['13']!);
+    loadDac(io, (i) => [i & 0x3f, 0, 0]);
+    expect(mem.describe(0xa0000)).toBe('rom'); // direct
+    r.update();
+    mem.write8(0xa0000 + 320 * 10 + 7, 9);
+    expect(vga.vram[320 * 10 + 7]).toBe(9);
+    expect(r.update()).toBe(true); // found through the shadow comparison
+    expect(pixel(r, 14, 20)).toEqual([c8(9), 0, 0]);
+    out8(io, 0x3c4, 2); out8(io, 0x3c5, 0x01); // one plane only: back to the handlers
+    expect(mem.describe(0xa0000)).toBe('vga-lowmem');
+    mem.write8(0xa0001, 5); // plane 1 is masked off
+    expect(vga.vram[1]).toBe(0);
+    out8(io, 0x3c5, 0x0f);
+    vbeMode(io, 640, 480, 8);
+    dispi(io, 5, 2);
+    mem.write8(0xa0010, 0x77);
+    expect(vga.vram[2 * 65536 + 0x10]).toBe(0x77);
+    expect(mem.describe(0xa0000)).toBe('rom');
+    expect(mem.read8(0xb0000)).toBe(0xff); // outside the 64 KiB bank window
+    setMode(io, MODES['03']!);
+    dispi(io, 4, 0);
+    expect(mem.describe(0xb8000)).toBe('vga-lowmem');
+  });
 });

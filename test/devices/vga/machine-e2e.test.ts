@@ -95,6 +95,32 @@ pr_done:
     expect(ours.text[1]!.trimEnd()).toBe('line two*****');
   }, 180_000);
 
+  it('80x50 text after INT 10h AX=1112h (8x8 font loaded into plane 2 by the BIOS)', async () => {
+    const ours = await both(0x03, `
+  mov ax, 0x1112
+  xor bl, bl
+  int 0x10
+  mov ah, 1
+  mov cx, 0x2000
+  int 0x10
+  mov ax, 0xb800
+  mov es, ax
+  mov di, 160 * 49
+  mov si, msg50
+  mov ah, 0x2f
+m50:
+  lodsb
+  test al, al
+  jz m50_done
+  stosw
+  jmp m50
+msg50: db 'row 50 ', 0xc9, 0xcd, 0xbb, 0
+m50_done:
+`, '80x50');
+    expect(ours.text.length).toBe(50);
+    expect(ours.text[49]!.trimEnd()).toBe('row 50 ╔═╗');
+  }, 180_000);
+
   it('mode 13h set by the BIOS, pixels written by INT 10h AH=0Ch and directly', async () => {
     await both(0x13, `
   mov ax, 0x0c2a

@@ -26,7 +26,7 @@ export class CpuFault { readonly isCpuFault = true; }
 export const FAULT = new CpuFault();
 
 const NPAGES = 1 << 20;
-const TLB_LIST = 8192;
+const TLB_LIST = 65536;
 
 export const ACC_R = 0, ACC_W = 1, ACC_X = 2;
 

@@ -40,6 +40,7 @@ interface PendingNet {
   where: string;
 }
 
+const TRUE_FALSE = ['on', 'yes', 'true', 'y', 'off', 'no', 'false', 'n'];
 const SERIAL_IO = [0x3f8, 0x2f8, 0x3e8, 0x2e8];
 const SERIAL_IRQ = [4, 3, 4, 3];
 const PARALLEL_IO = [0x378, 0x278, 0x3bc];
@@ -563,6 +564,10 @@ export class Builder {
     const cpu = this.resolveCpu();
     const smp = this.resolveSmp(mt);
     const memory = this.resolveMemory();
+    // Memory hotplug (slots/maxmem) arrived with pc-i440fx-2.1; isapc never had it.
+    if ((memory.slots > 0 || memory.maxBytes > memory.sizeBytes) && (mt.kind === 'isapc' || /^pc-i440fx-(1\.|2\.0$)/.test(mt.name))) {
+      throw CliError.bare(`"-memory 'slots|maxmem'" is not supported by: ${mt.name}`);
+    }
     const boot = this.resolveBoot();
 
     const nd = this.flags.nodefaults;
@@ -1020,7 +1025,7 @@ export class Builder {
       if (e.key === 'type') continue;
       const kind = MACHINE_PROPS[e.key];
       if (!kind) throw CliError.bare(`Property '${r.type.aliasOf ?? r.type.name}-machine.${e.key}' not found`);
-      if (kind === 'bool') withOption(this.machineWhere, () => parseBool(e.value, e.key));
+      if (kind === 'bool' && ![...TRUE_FALSE].includes(e.value)) throw CliError.bare(`Parameter '${e.key}' expects 'on' or 'off'`);
       if (kind === 'onoffauto' && !['on', 'off', 'auto'].includes(e.value)) throw CliError.bare(`Parameter '${e.key}' does not accept value '${e.value}'`);
       if (kind === 'size' && strToSize(e.value) === null) throw CliError.bare(`Parameter '${e.key}' expects a non-negative number below 2^64`, SIZE_HINT);
     }
@@ -1145,6 +1150,7 @@ export class Builder {
     const slotsS = o.get('slots');
     const maxBytes = mm === undefined ? size : withOption(this.memWhere, () => parseSize(mm, 'maxmem'));
     const slots = slotsS === undefined ? 0 : withOption(this.memWhere, () => parseInt64(slotsS, 'slots', 'a number'));
+    if (slotsS !== undefined && mm === undefined) throw CliError.bare('slots specified but no max-size');
     if (maxBytes < size) {
       throw CliError.bare(`invalid value of maxmem: maximum memory size (0x${maxBytes.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`);
     }

@@ -165,7 +165,9 @@ export class Fpu {
 
   /** Merge R.exc into the status word; unmasked ones set ES and B. */
   private finish(): void {
-    const exc = R.exc & 0x7f;
+    let exc = R.exc & 0x7f;
+    // an unmasked pre-computation exception stops the operation before rounding
+    if ((exc & ~this.cw & (IE | DE | ZE)) !== 0) exc &= ~(OE | UE | PE);
     if (exc !== 0) {
       this.sw |= exc;
       if ((exc & ~this.cw & 0x3f) !== 0) this.sw |= ES_B;
@@ -177,7 +179,7 @@ export class Fpu {
 
   /** Stack underflow: IE+SF, C1=0; masked → destination (if any) gets the indefinite. Returns true if masked. */
   private underflow(): boolean {
-    R.exc |= IE | SF;
+    R.exc = (R.exc & ~DE) | IE | SF;
     this.setC1(0);
     return this.ieMasked();
   }
@@ -324,6 +326,8 @@ export class Fpu {
   /** D8/DC/DA/DE memory forms: ST0 op= operand in R. */
   private arithMem(reg: number): void {
     this.bS = R.s; this.bE = R.e; this.bM = R.m;
+    // a denormal memory operand reports DE only if ST0 is not a NaN / unsupported
+    if ((R.exc & DE) !== 0 && !this.empty(0) && classify(this.re[this.top], this.rm[this.top]) >= C_QNAN) R.exc &= ~DE;
     if (reg === 2 || reg === 3) { this.compareWith(this.bS, this.bE, this.bM, false, reg === 3 ? 1 : 0); return; }
     if (this.empty(0)) {
       if (this.underflow()) this.setSt(0, 1, EXT_EMAX, INDEF_M);
@@ -366,12 +370,16 @@ export class Fpu {
 
   /** Compare ST0 with ST(i) (unordered = FUCOM semantics); pops 0/1/2. */
   private compare(i: number, unordered: boolean, pops: number): void {
-    if (this.empty(0) || this.empty(i)) {
-      if (this.underflow()) { this.setCC(1, 1, 0, 1); for (let k = 0; k < pops; k++) this.pop(); }
-      return;
-    }
+    if (this.empty(0) || this.empty(i)) { this.compareUnderflow(pops); return; }
     const p = this.phys(i);
     this.compareWith(this.rs[p], this.re[p], this.rm[p], unordered, pops);
+  }
+
+  /** Stack underflow in a compare: unordered even when IE is unmasked; pops only if masked. */
+  private compareUnderflow(pops: number): void {
+    const masked = this.underflow();
+    this.setCC(1, 1, 0, 1);
+    if (masked) for (let k = 0; k < pops; k++) this.pop();
   }
 
   /** Returns -1, 0, 1 or 2 (unordered); raises IE/DE. */
@@ -388,14 +396,11 @@ export class Fpu {
   }
 
   private compareWith(bs: number, be: number, bm: bigint, unordered: boolean, pops: number): void {
-    if (this.empty(0)) {
-      if (this.underflow()) { this.setCC(1, 1, 0, 1); for (let k = 0; k < pops; k++) this.pop(); }
-      return;
-    }
+    if (this.empty(0)) { this.compareUnderflow(pops); return; }
     const p = this.top;
     const r = this.cmp(this.rs[p], this.re[p], this.rm[p], bs, be, bm, unordered);
-    if (this.blocked()) return;
     this.setCC(r === 0 || r === 2 ? 1 : 0, r === 2 ? 1 : 0, 0, r < 0 || r === 2 ? 1 : 0);
+    if (this.blocked()) return;
     for (let k = 0; k < pops; k++) this.pop();
   }
 

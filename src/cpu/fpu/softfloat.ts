@@ -106,6 +106,11 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
   if (m === 0n) { R.e = 0; R.m = 0n; return; }
   const n = bitLen(m);
   const E = x + n - 1 + bias;
+  const adj = ((emax + 1) * 3) >> 2;
+  // a result beyond even the wrapped range (FSCALE) with OE/UE unmasked: ±inf or ±0 whatever RC says
+  if (!R.oeMasked && E >= emax + adj) { R.exc |= OE | PE; R.e = emax; R.m = J_BIT; R.up = 1; return; }
+  if (!R.ueMasked && E < 1 - adj) { R.exc |= UE | PE; R.e = 0; R.m = 0n; return; }
+  const oeMasked = R.oeMasked, ueMasked = R.ueMasked;
   let keep = bits;
   let tiny = false;
   if (E < 1) {
@@ -114,7 +119,7 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
       const q = roundShift(s, m, n - bits);
       if (q >> BigInt(bits) !== 0n) tiny = false;
     }
-    if (tiny && R.ueMasked) keep = bits - (1 - E);
+    if (tiny && ueMasked) keep = bits - (1 - E);
   }
   const shift = n - keep;
   const q = roundShift(s, m, shift);
@@ -128,9 +133,8 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
   }
   const nq = keep > 0 && (q >> BigInt(keep)) !== 0n ? keep + 1 : (keep > 0 ? keep : 1);
   let Ef = x + shift + nq - 1 + bias;
-  const adj = ((emax + 1) * 3) >> 2;
   if (Ef >= emax) {
-    if (R.oeMasked) {
+    if (oeMasked) {
       R.exc |= OE | PE;
       const toInf = R.rc === 0 || (R.rc === 1 && s === 1) || (R.rc === 2 && s === 0);
       if (toInf) { R.e = emax; R.m = J_BIT; R.up = 1; }
@@ -141,7 +145,7 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
     Ef -= adj;
   }
   if (tiny) {
-    if (!R.ueMasked) { R.exc |= UE; Ef += adj; }
+    if (!ueMasked) { R.exc |= UE; Ef += adj; }
     else if (inexact) R.exc |= UE;
   }
   if (Ef >= 1) {
@@ -194,10 +198,12 @@ export function propagateNaN(as: number, ae: number, am: bigint, ca: number,
   const bNaN = cb === C_QNAN || cb === C_SNAN;
   R.up = 0;
   if (aNaN && bNaN) {
-    const qa = am | Q_BIT, qb = bm | Q_BIT;
-    if (qa > qb || (qa === qb && as === 0)) { R.s = as; R.e = ae; R.m = qa; }
-    else { R.s = bs; R.e = be; R.m = qb; }
-    if (qa === qb && as !== bs) { R.s = 0; }
+    // SNaN + QNaN: the QNaN; two of a kind: the larger significand
+    let pickA: boolean;
+    if (ca !== cb) pickA = ca === C_QNAN;
+    else pickA = am > bm || (am === bm && as <= bs);
+    if (pickA) { R.s = as; R.e = ae; R.m = am | Q_BIT; }
+    else { R.s = bs; R.e = be; R.m = bm | Q_BIT; }
     return;
   }
   if (aNaN) { R.s = as; R.e = ae; R.m = am | Q_BIT; return; }
@@ -235,7 +241,7 @@ export function arith(op: number, as: number, ae: number, am: bigint,
   }
   if (op === OP_DIV && cb === C_ZERO) {
     if (ca === C_ZERO) { R.exc |= IE; setIndefinite(); return; }
-    R.exc |= ZE; setInf(as ^ bs); return;
+    R.exc = (R.exc & ~DE) | ZE; setInf(as ^ bs); return; // hardware reports no DE here
   }
   unpackA(as, ae, am);
   unpackB(bs, be, bm);
@@ -281,7 +287,7 @@ export function isqrt(n: bigint): bigint {
   const bl = bitLen(n);
   let x: bigint;
   if (bl <= 1000) {
-    x = BigInt(Math.floor(Math.sqrt(Number(n))));
+    x = BigInt(Math.ceil(Math.sqrt(Number(n)) * (1 + 1e-12))) + 1n; // start above the root
   } else {
     x = 1n << BigInt((bl >> 1) + 1);
   }
@@ -302,8 +308,8 @@ export function sqrt(as: number, ae: number, am: bigint, bits: number): void {
   if (ca === C_SNAN) { R.exc |= IE; setVal(as, ae, am | Q_BIT); return; }
   if (ca === C_QNAN) { setVal(as, ae, am); return; }
   if (ca === C_ZERO) { setZero(as); return; }
-  if (ca === C_DENORMAL) R.exc |= DE;
   if (as === 1) { R.exc |= IE; setIndefinite(); return; }
+  if (ca === C_DENORMAL) R.exc |= DE;
   if (ca === C_INF) { setInf(0); return; }
   unpackA(as, ae, am);
   let x = ua_x, m = ua_m;

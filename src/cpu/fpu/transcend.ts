@@ -387,6 +387,12 @@ export function fscale(as: number, ae: number, am: bigint, bs: number, be: numbe
 
 export const PREM_SPECIAL = 8;
 
+/** Pass a finite operand through rounding (pseudo-denormals become normal). */
+function repack(s: number, e: number, m: bigint): void {
+  if (m === 0n) { setZero(s); return; }
+  roundExt(s, (e === 0 ? 1 : e) - EXT_BIAS - 63, m, 64);
+}
+
 /**
  * FPREM (ieee=false, truncating) / FPREM1 (round to nearest) of a = ST0 by
  * b = ST1 into R. Returns the low three quotient bits (q2 q1 q0 as bit 2..0),
@@ -396,8 +402,8 @@ export const PREM_SPECIAL = 8;
 export function fprem(as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint, ieee: boolean): number {
   const ca = classify(ae, am), cb = classify(be, bm);
   if (screen2(as, ae, am, ca, bs, be, bm, cb)) return PREM_SPECIAL;
-  if (ca === C_INF || cb === C_ZERO) { R.exc |= IE; setIndefinite(); return PREM_SPECIAL; }
-  if (ca === C_ZERO || cb === C_INF) { setVal(as, ae, am); return 0; }
+  if (ca === C_INF || cb === C_ZERO) { R.exc = (R.exc & ~DE) | IE; setIndefinite(); return PREM_SPECIAL; }
+  if (ca === C_ZERO || cb === C_INF) { repack(as, ae, am); return 0; }
   let xa = (ae === 0 ? 1 : ae) - EXT_BIAS - 63, ma = am;
   if (ma < J_BIT) { const sh = 64 - bitLen(ma); ma <<= BigInt(sh); xa -= sh; }
   let xb = (be === 0 ? 1 : be) - EXT_BIAS - 63, mb = bm;
@@ -413,7 +419,7 @@ export function fprem(as: number, ae: number, am: bigint, bs: number, be: number
     if (r === 0n) setZero(as);
     return -1;
   }
-  if (d < -1 || (d < 0 && !ieee)) { setVal(as, ae, am); return 0; }
+  if (d < -1 || (d < 0 && !ieee)) { repack(as, ae, am); return 0; }
   const xmin = Math.min(xa, xb);
   const A = ma << BigInt(xa - xmin), B = mb << BigInt(xb - xmin);
   let q = A / B;

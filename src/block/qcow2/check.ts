@@ -7,7 +7,8 @@
  */
 import type { CheckResult } from '../types.js';
 import { BlockError } from '../errors.js';
-import { setBe64, INCOMPAT_CORRUPT, INCOMPAT_DIRTY } from './header.js';
+import { setBe64, serializeHeader, INCOMPAT_CORRUPT, INCOMPAT_DIRTY } from './header.js';
+import { Refcounts } from './refcount.js';
 import { type Qcow2Node, entryOffset, COPIED_HI, COMPRESSED_HI } from './node.js';
 
 const hex = (n: number): string => n.toString(16);
@@ -38,7 +39,7 @@ class RefTable {
   }
 }
 
-interface Counts {
+export interface Counts {
   corruptions: number;
   leaks: number;
   checkErrors: number;
@@ -49,7 +50,7 @@ interface Counts {
   compressed: number;
 }
 
-interface Pass {
+export interface Pass {
   refs: RefTable;
   /** Number of clusters compared (grows when references go past EOF by less than a cluster). */
   nbClusters: number;
@@ -63,78 +64,7 @@ export async function checkImage(n: Qcow2Node, fix: { leaks: boolean; all: boole
   await n.flushRaw();
   const cs = n.cs;
   const res: Counts = { corruptions: 0, leaks: 0, checkErrors: 0, corruptionsFixed: 0, leaksFixed: 0, allocated: 0, fragmented: 0, compressed: 0 };
-  const fileLen = () => n.file.size();
-
-  const calculate = async (res: Counts, doFix: boolean): Promise<Pass> => {
-    const nb = Math.ceil(fileLen() / cs);
-    const pass: Pass = { refs: new RefTable(nb), nbClusters: nb, rebuild: false };
-    const inc = (offset: number, size: number): void => {
-      if (size <= 0) return;
-      if (offset + size - fileLen() >= cs) {
-        report(`ERROR: counting reference for region exceeding the end of the file by one cluster or more: offset 0x${hex(offset)} size 0x${hex(size)}`);
-        res.corruptions++;
-        return;
-      }
-      const first = Math.floor(offset / cs);
-      const last = Math.floor((offset + size - 1) / cs);
-      for (let k = first; k <= last; k++) {
-        pass.refs.inc(k);
-        if (k + 1 > pass.nbClusters) pass.nbClusters = k + 1;
-      }
-    };
-    inc(0, cs);
-    await checkL1(n, res, inc, n.h.l1TableOffset, n.h.l1Size, true, doFix && fixErrors, report);
-    if (n.hasDataFile && n.snaps.length) {
-      report(`ERROR ${n.snaps.length} snapshots in image with data file`);
-      res.corruptions++;
-    }
-    for (const sn of n.snaps) {
-      if (sn.l1TableOffset % cs) {
-        report(`ERROR snapshot ${sn.id} (${sn.name}) l1_offset=0x${hex(sn.l1TableOffset)}: L1 table is not cluster aligned; snapshot table entry corrupted`);
-        res.corruptions++;
-        continue;
-      }
-      if (sn.l1Size > (32 << 20) / 8) {
-        report(`ERROR snapshot ${sn.id} (${sn.name}) l1_size=0x${hex(sn.l1Size)}: L1 table is too large; snapshot table entry corrupted`);
-        res.corruptions++;
-        continue;
-      }
-      await checkL1(n, res, inc, sn.l1TableOffset, sn.l1Size, false, false, report);
-    }
-    inc(n.h.snapshotsOffset, snapshotTableSize(n));
-    inc(n.rc.tableOffset, n.rc.tableClusters * cs);
-    // Refcount blocks.
-    for (let i = 0; i < n.rc.tableEntries; i++) {
-      const e = n.rc.tableEntry(i);
-      if (e === 0) continue;
-      if (e % 512 !== 0 || e >= 2 ** 56) {
-        report(`ERROR refcount table entry ${i} has reserved bits set`);
-        res.corruptions++;
-        pass.rebuild = true;
-        continue;
-      }
-      if (e % cs !== 0) {
-        report(`ERROR refcount block ${i} is not cluster aligned; refcount table entry corrupted`);
-        res.corruptions++;
-        pass.rebuild = true;
-        continue;
-      }
-      const c = e / cs;
-      if (c >= pass.nbClusters) {
-        res.corruptions++;
-        report(`${fixErrors && doFix ? 'Repairing' : 'ERROR'} refcount block ${i} is outside image`);
-        if (fixErrors && doFix) pass.rebuild = true;
-        continue;
-      }
-      inc(e, cs);
-      if (pass.refs.get(c) !== 1) {
-        report(`ERROR refcount block ${i} refcount=${pass.refs.get(c)}`);
-        res.corruptions++;
-        pass.rebuild = true;
-      }
-    }
-    return pass;
-  };
+  const calculate = (res: Counts, doFix: boolean): Promise<Pass> => calculateRefs(n, res, report, fixErrors && doFix);
 
   /** Compare stored refcounts with references; returns the highest cluster in use. */
   const compare = async (res: Counts, pass: Pass, fixL: boolean, fixE: boolean): Promise<number> => {
@@ -227,6 +157,79 @@ export async function checkImage(n: Qcow2Node, fix: { leaks: boolean; all: boole
     fragmentedClusters: res.fragmented,
     compressedClusters: res.compressed,
   };
+}
+
+export async function calculateRefs(n: Qcow2Node, res: Counts, report: (line: string) => void, fixing: boolean): Promise<Pass> {
+  const cs = n.cs;
+  const fileLen = () => n.file.size();
+  const nb = Math.ceil(fileLen() / cs);
+  const pass: Pass = { refs: new RefTable(nb), nbClusters: nb, rebuild: false };
+  const inc = (offset: number, size: number): void => {
+    if (size <= 0) return;
+    if (offset + size - fileLen() >= cs) {
+      report(`ERROR: counting reference for region exceeding the end of the file by one cluster or more: offset 0x${hex(offset)} size 0x${hex(size)}`);
+      res.corruptions++;
+      return;
+    }
+    const first = Math.floor(offset / cs);
+    const last = Math.floor((offset + size - 1) / cs);
+    for (let k = first; k <= last; k++) {
+      pass.refs.inc(k);
+      if (k + 1 > pass.nbClusters) pass.nbClusters = k + 1;
+    }
+  };
+  inc(0, cs);
+  await checkL1(n, res, inc, n.h.l1TableOffset, n.h.l1Size, true, fixing, report);
+  if (n.hasDataFile && n.snaps.length) {
+    report(`ERROR ${n.snaps.length} snapshots in image with data file`);
+    res.corruptions++;
+  }
+  for (const sn of n.snaps) {
+    if (sn.l1TableOffset % cs) {
+      report(`ERROR snapshot ${sn.id} (${sn.name}) l1_offset=0x${hex(sn.l1TableOffset)}: L1 table is not cluster aligned; snapshot table entry corrupted`);
+      res.corruptions++;
+      continue;
+    }
+    if (sn.l1Size > (32 << 20) / 8) {
+      report(`ERROR snapshot ${sn.id} (${sn.name}) l1_size=0x${hex(sn.l1Size)}: L1 table is too large; snapshot table entry corrupted`);
+      res.corruptions++;
+      continue;
+    }
+    await checkL1(n, res, inc, sn.l1TableOffset, sn.l1Size, false, false, report);
+  }
+  inc(n.h.snapshotsOffset, snapshotTableSize(n));
+  inc(n.rc.tableOffset, n.rc.tableClusters * cs);
+  // Refcount blocks.
+  for (let i = 0; i < n.rc.tableEntries; i++) {
+    const e = n.rc.tableEntry(i);
+    if (e === 0) continue;
+    if (e % 512 !== 0 || e >= 2 ** 56) {
+      report(`ERROR refcount table entry ${i} has reserved bits set`);
+      res.corruptions++;
+      pass.rebuild = true;
+      continue;
+    }
+    if (e % cs !== 0) {
+      report(`ERROR refcount block ${i} is not cluster aligned; refcount table entry corrupted`);
+      res.corruptions++;
+      pass.rebuild = true;
+      continue;
+    }
+    const c = e / cs;
+    if (c >= pass.nbClusters) {
+      res.corruptions++;
+      report(`${fixing ? 'Repairing' : 'ERROR'} refcount block ${i} is outside image`);
+      if (fixing) pass.rebuild = true;
+      continue;
+    }
+    inc(e, cs);
+    if (pass.refs.get(c) !== 1) {
+      report(`ERROR refcount block ${i} refcount=${pass.refs.get(c)}`);
+      res.corruptions++;
+      pass.rebuild = true;
+    }
+  }
+  return pass;
 }
 
 /** Size in bytes of the on-disk snapshot table (the last entry unpadded). */
@@ -395,10 +398,10 @@ async function checkOflagCopied(n: Qcow2Node, res: Counts, fix: boolean, report:
  * Write fresh refcount blocks and a fresh table (at the end of the image)
  * from the recounted references, then point the header at them.
  */
-async function rebuildRefcounts(n: Qcow2Node, pass: Pass): Promise<void> {
+async function rebuildRefcounts(n: Qcow2Node, pass: Pass, order = n.h.refcountOrder): Promise<void> {
   const cs = n.cs;
-  const per = n.rc.perBlock;
-  const bits = n.rc.bits;
+  const bits = 2 ** order;
+  const per = (cs * 8) / bits;
   let used = 0;
   for (let i = pass.refs.size - 1; i >= 0; i--) {
     if (pass.refs.get(i)) {
@@ -446,6 +449,17 @@ async function rebuildRefcounts(n: Qcow2Node, pass: Pass): Promise<void> {
   const tableOff = (start + nBlocks) * cs;
   await n.file.write(tableOff, table);
   await n.file.sync();
+  if (order !== n.h.refcountOrder) {
+    // Table location and entry width change together, in one header write.
+    n.h.refcountOrder = order;
+    n.h.refcountTableOffset = tableOff;
+    n.h.refcountTableClusters = nTable;
+    await n.file.write(0, serializeHeader(n.h, n.h.version >= 3));
+    await n.file.sync();
+    n.rc = new Refcounts(n.file, n.cbits, order, tableOff, nTable, table, n.rc.hooksForReplacement());
+    n.rc.hostEndCluster = start + nBlocks + nTable;
+    return;
+  }
   const hb = new Uint8Array(12);
   const hdv = new DataView(hb.buffer);
   setBe64(hdv, 0, tableOff);
@@ -456,4 +470,26 @@ async function rebuildRefcounts(n: Qcow2Node, pass: Pass): Promise<void> {
   n.h.refcountTableClusters = nTable;
   await n.rc.reload(tableOff, nTable);
   n.rc.hostEndCluster = start + nBlocks + nTable;
+}
+
+/** Rewrite the refcount structures with entries of 2^order bits (amend refcount_bits). */
+export async function changeRefcountWidth(n: Qcow2Node, order: number): Promise<void> {
+  await n.flushRaw();
+  const res: Counts = { corruptions: 0, leaks: 0, checkErrors: 0, corruptionsFixed: 0, leaksFixed: 0, allocated: 0, fragmented: 0, compressed: 0 };
+  const lines: string[] = [];
+  const pass = await calculateRefs(n, res, (l) => lines.push(l), false);
+  if (res.corruptions || res.checkErrors) throw new BlockError('Image is not consistent; run qemu-img check -r all first');
+  // The old structures are dropped once the header points at the new ones.
+  const cs = n.cs;
+  const drop = (c: number) => { if (c < pass.refs.size) pass.refs.a[c] = Math.max(0, pass.refs.a[c]! - 1); };
+  for (let k = 0; k < n.rc.tableClusters; k++) drop(n.rc.tableOffset / cs + k);
+  for (let i = 0; i < n.rc.tableEntries; i++) {
+    const e = n.rc.tableEntry(i);
+    if (e) drop(e / cs);
+  }
+  const max = 2 ** (2 ** order) - 1;
+  for (let i = 0; i < pass.refs.size; i++) {
+    if (pass.refs.a[i]! > max) throw new BlockError(`Cannot decrease refcount entry width to ${2 ** order} bits: Cluster at offset 0x${hex(i * cs)} has a refcount of ${pass.refs.a[i]}`);
+  }
+  await rebuildRefcounts(n, pass, order);
 }

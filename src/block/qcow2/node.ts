@@ -79,7 +79,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     readonly file: HostFile,
     readonly dataFile: HostFile,
     readonly h: Qcow2Header,
-    readonly rc: Refcounts,
+    public rc: Refcounts,
     l1: Uint8Array,
     snaps: Qcow2Snapshot[],
     readonly readOnly: boolean,
@@ -737,6 +737,32 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   async truncate(size: number, opts: { shrink: boolean; prealloc: string }): Promise<void> {
     const { resizeImage } = await import('./resize.js');
     return this.serialize(() => resizeImage(this, size, opts));
+  }
+
+  async changeBackingFile(file: string | null, format: string | null): Promise<void> {
+    const m = await import('./amend.js');
+    return this.serialize(() => m.changeBackingFile(this, file, format));
+  }
+  async makeEmpty(): Promise<void> {
+    const m = await import('./amend.js');
+    return this.serialize(() => m.makeEmpty(this));
+  }
+  async amend(opts: Map<string, string>, force: boolean): Promise<void> {
+    const m = await import('./amend.js');
+    return this.serialize(() => m.amend(this, opts, force));
+  }
+
+  /** A read-only view of internal snapshot `idOrName` (convert -l). Closing it leaves this node open. */
+  async openSnapshotView(idOrName: string): Promise<BlockNode> {
+    const sn = this.snaps.find((s) => s.id === idOrName) ?? this.snaps.find((s) => s.name === idOrName);
+    if (!sn) throw new BlockError("Failed to load snapshot: Can't find snapshot");
+    await this.flush();
+    const l1 = await this.readL1(sn.l1TableOffset, sn.l1Size);
+    const h = { ...this.h, size: sn.diskSize ?? this.h.size, l1Size: sn.l1Size, l1TableOffset: sn.l1TableOffset };
+    const view = new Qcow2Node(this.driver, this.filename, this.file, this.dataFile, h, this.rc, l1, [], true);
+    view.backing = this.backing;
+    view.close = async () => { view.closed = true; };
+    return view;
   }
 
   /** Read the L1 table of a snapshot (or any L1 at `offset` with `entries`). */

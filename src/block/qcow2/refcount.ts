@@ -60,6 +60,11 @@ export class Refcounts {
     this.hostEndCluster = Math.ceil(file.size() / this.cs);
   }
 
+  /** The hooks, for a replacement Refcounts after the structures were rewritten. */
+  hooksForReplacement(): RefcountHooks {
+    return this.hooks;
+  }
+
   static async load(file: HostFile, clusterBits: number, refcountOrder: number, offset: number, clusters: number, hooks: RefcountHooks): Promise<Refcounts> {
     const buf = new Uint8Array(clusters * 2 ** clusterBits);
     await file.read(offset, buf);

@@ -145,11 +145,30 @@ function port(v: string | undefined, what = 'port'): number {
   return n;
 }
 
+/** The CLI's flat form: `{ id, backend, path: ..., server: 'on', ... }`. */
+export type FlatChardevSpec = { backend: string; id?: string } & Record<string, string | boolean | number | undefined>;
+
+/** Accept either `{backend, options}` or the flat form (values of any scalar type). */
+export function normalizeSpec(spec: ChardevSpec | FlatChardevSpec): ChardevSpec {
+  if (typeof (spec as ChardevSpec).options === 'object' && (spec as ChardevSpec).options !== null) return spec as ChardevSpec;
+  const options: Record<string, string> = {};
+  let id: string | undefined;
+  for (const [k, v] of Object.entries(spec)) {
+    if (k === 'backend' || v === undefined) continue;
+    if (k === 'id') { id = String(v); continue; }
+    options[k] = typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
+  }
+  const out: ChardevSpec = { backend: spec.backend, options };
+  if (id !== undefined) out.id = id;
+  return out;
+}
+
 /**
  * Open the backend a spec describes. With mux=on the result is a {@link MuxChar}:
  * take one `frontend()` per user (serial first, then the monitor).
  */
-export async function createChardev(spec: ChardevSpec, ctx: ChardevContext = {}): Promise<CharBackend | MuxChar> {
+export async function createChardev(spec: ChardevSpec | FlatChardevSpec, ctx: ChardevContext = {}): Promise<CharBackend | MuxChar> {
+  spec = normalizeSpec(spec);
   const chr = await createBackend(spec, ctx);
   if (parseBool('mux', spec.options.mux, false)) return new MuxChar(chr, ctx.mux ?? {});
   return chr;

@@ -45,6 +45,16 @@ describe('chardev option parsing', () => {
     expect(parseChardevOption('file,id=f,path=/tmp/x,,y')).toEqual({ backend: 'file', id: 'f', options: { path: '/tmp/x,y' } });
   });
 
+  it('accepts the CLI flat form {id, backend, ...options}', async () => {
+    const { normalizeSpec } = await import('../../src/chardev/index.js');
+    expect(normalizeSpec({ id: 'c0', backend: 'socket', port: 4444, server: true, wait: false, host: '' }))
+      .toEqual({ id: 'c0', backend: 'socket', options: { port: '4444', server: 'on', wait: 'off', host: '' } });
+    const d = tmp(), f = path.join(d, 'flat.txt');
+    const c = (await createChardev({ id: 'x', backend: 'file', path: f })) as CharBackend;
+    c.write(enc('flat')); await c.close();
+    expect(fs.readFileSync(f, 'utf8')).toBe('flat');
+  });
+
   it('rejects pty with a clear message and unknown backends', async () => {
     await expect(createChardev({ backend: 'pty', options: {} })).rejects.toThrow(/not supported by qemu-ts/);
     await expect(createChardev({ backend: 'nope', options: {} })).rejects.toThrow("'nope' is not a valid char driver name");

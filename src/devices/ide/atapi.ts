@@ -26,6 +26,8 @@ export const ASC_MEDIA_REMOVAL_PREVENTED = 0x53;
 export const ASC_UNRECOVERED_READ_ERROR = 0x11;
 
 export const CD_SECTOR = 2048;
+/** Bytes a READ command fetches ahead per media request. */
+const READ_AHEAD = 256 * 1024;
 /** Largest CD in 2048-byte sectors (80 minutes); bigger media are DVDs. */
 const CD_MAX_SECTORS = 80 * 60 * 75;
 const PROFILE_CD_ROM = 0x0008;
@@ -262,7 +264,23 @@ export class AtapiDrive {
     if (lba + count > this.sectors()) return err(SENSE_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
     const node = this.node!;
     const base = lba * CD_SECTOR;
-    return { kind: 'data', data: { total: count * CD_SECTOR, fill: (off, dst) => node.read(base + off, dst) } };
+    const total = count * CD_SECTOR;
+    // Read ahead up to READ_AHEAD bytes per request: small DRQ blocks (SeaBIOS uses one
+    // sector per block) are then served without a host round trip each.
+    let cacheOff = 0, cache: Uint8Array | null = null;
+    const fill = (off: number, dst: Uint8Array): Promise<void> | void => {
+      if (cache !== null && off >= cacheOff && off + dst.length <= cacheOff + cache.length) {
+        dst.set(cache.subarray(off - cacheOff, off - cacheOff + dst.length));
+        return;
+      }
+      const len = Math.min(total - off, Math.max(dst.length, READ_AHEAD));
+      const buf = new Uint8Array(len);
+      return node.read(base + off, buf).then(() => {
+        cache = buf; cacheOff = off;
+        dst.set(buf.subarray(0, dst.length));
+      });
+    };
+    return { kind: 'data', data: { total, fill } };
   }
 
   /** READ CD: only the user-data field (2048 bytes per sector) is supported. */

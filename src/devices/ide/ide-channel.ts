@@ -43,6 +43,8 @@ const IR_IO = 2;
 const READY = ST_DRDY | ST_DSC;
 /** Largest DMA chunk moved per BlockNode request. */
 const DMA_CHUNK = 128 * 1024;
+/** Sectors a PIO read command fetches ahead in one BlockNode request. */
+const READ_AHEAD = 256;
 
 /** Scatter/gather list built from a PRD table. */
 export interface SgList {
@@ -239,6 +241,10 @@ export class IdeChannel {
   private dataIn = true;
   private endFn: EndFn | null = null;
   private dmaReq: DmaRequest | null = null;
+  /** Sectors fetched ahead for the current PIO read command. */
+  private readAhead: { lba: number; buf: Uint8Array } | null = null;
+  /** Queued PIO writes of the current command, in order. */
+  private writeChain: Promise<void> | null = null;
   dma: IdeDma | null = null;
   /** Errors of the block layer, for the machine's log (default: silent, reported to the guest only). */
   onIoError: ((e: unknown) => void) | null = null;
@@ -313,12 +319,7 @@ export class IdeChannel {
     this.inflight++;
     p.then(() => { if (g === this.gen) ok(); }, (e: unknown) => {
       if (g === this.gen) { this.onIoError?.(e); fail(e); }
-    }).finally(() => {
-      if (--this.inflight === 0) {
-        const w = this.idleWaiters; this.idleWaiters = [];
-        for (const f of w) f();
-      }
-    });
+    }).finally(() => this.settled());
   }
 
   // ---- PIO transfer ----
@@ -451,6 +452,8 @@ export class IdeChannel {
   private cancel(): void {
     this.gen++;
     this.dmaReq = null;
+    this.readAhead = null;
+    this.writeChain = null;
     this.endFn = null;
     this.dataPtr = this.dataEnd = 0;
     this.clearIrq();
@@ -480,6 +483,8 @@ export class IdeChannel {
     if ((d.status & ST_BSY) !== 0) return;
     if ((d.status & ST_DRQ) !== 0 && cmd !== 0x08) return;
     this.clearIrq();
+    this.readAhead = null;
+    this.writeChain = null;
     const hd = d.kind === 'hd';
     d.error = 0;
     d.status = ST_DRDY | ST_BSY;
@@ -670,6 +675,11 @@ export class IdeChannel {
     }
   }
 
+  /**
+   * Next DRQ block of a PIO read. The medium is read ahead for the rest of the
+   * command (up to READ_AHEAD sectors) in one request, so later blocks are
+   * served at once instead of one host round trip per sector.
+   */
   private pioReadNext(d: IdeDrive): void {
     d.status = READY;
     d.error = 0;
@@ -677,35 +687,73 @@ export class IdeChannel {
     const lba = d.getSector();
     const n = Math.min(d.nsector, d.reqSectors);
     if (!this.rangeOk(d, lba, n)) return this.abort(d);
+    const ra = this.readAhead;
+    if (ra !== null && lba >= ra.lba && lba + n <= ra.lba + ra.buf.length / 512) {
+      const at = (lba - ra.lba) * 512;
+      this.deliverRead(d, lba, n, ra.buf.subarray(at, at + n * 512));
+      return;
+    }
+    const m = Math.max(n, Math.min(d.nsector, READ_AHEAD, d.nbSectors() - lba));
     d.status |= ST_BSY;
-    const buf = new Uint8Array(n * 512);
+    const buf = new Uint8Array(m * 512);
     this.io(d.node!.read(lba * 512, buf), () => {
-      d.status = READY;
-      d.setSector(lba + n);
-      d.nsector -= n;
-      this.transferStart(d, buf, n * 512, true, () => this.pioReadNext(d));
-      this.raiseIrq();
+      this.readAhead = { lba, buf };
+      this.deliverRead(d, lba, n, buf.subarray(0, n * 512));
     }, () => this.abort(d));
   }
 
+  private deliverRead(d: IdeDrive, lba: number, n: number, data: Uint8Array): void {
+    d.status = READY;
+    d.setSector(lba + n);
+    d.nsector -= n;
+    this.transferStart(d, data, n * 512, true, () => this.pioReadNext(d));
+    this.raiseIrq();
+  }
+
+  /**
+   * A PIO write block is complete. Like a drive with its write cache on, the
+   * data is queued to the medium and the next block is requested at once; the
+   * last block waits (BSY) until everything queued has reached the BlockNode.
+   */
   private pioWriteBlock(d: IdeDrive): void {
     const lba = d.getSector();
     const n = Math.min(d.nsector, d.reqSectors);
     if (!this.rangeOk(d, lba, n)) return this.abort(d);
-    d.status = READY | ST_BSY;
     const data = this.data.slice(0, n * 512);
-    this.io(d.node!.write(lba * 512, data), () => {
+    const node = d.node!;
+    const prev = this.writeChain ?? Promise.resolve();
+    this.writeChain = prev.then(() => node.write(lba * 512, data));
+    d.setSector(lba + n);
+    d.nsector -= n;
+    if (d.nsector !== 0) {
+      this.track(this.writeChain);
       d.status = READY;
-      d.setSector(lba + n);
-      d.nsector -= n;
-      if (d.nsector === 0) {
-        this.transferStop(d);
-      } else {
-        const n1 = Math.min(d.nsector, d.reqSectors);
-        this.transferStart(d, this.buffer(n1 * 512), n1 * 512, false, () => this.pioWriteBlock(d));
-      }
+      const n1 = Math.min(d.nsector, d.reqSectors);
+      this.transferStart(d, this.buffer(n1 * 512), n1 * 512, false, () => this.pioWriteBlock(d));
+      this.raiseIrq();
+      return;
+    }
+    const chain = this.writeChain;
+    this.writeChain = null;
+    d.status = READY | ST_BSY;
+    this.io(chain, () => {
+      d.status = READY;
+      this.transferStop(d);
       this.raiseIrq();
     }, () => this.abort(d));
+  }
+
+  /** Count a background request for idle(), ignoring its outcome (reported by the chain's end). */
+  private track(p: Promise<void>): void {
+    this.inflight++;
+    p.catch(() => {}).finally(() => this.settled());
+  }
+
+  private settled(): void {
+    if (--this.inflight === 0) {
+      const w = this.idleWaiters; this.idleWaiters = [];
+      for (const f of w) f();
+    }
   }
 
   // ---- ATAPI transport ----
@@ -851,12 +899,7 @@ export class IdeChannel {
       this.onIoError?.(e);
       dma.finish(false);
       if (ata) this.abort(d); else this.atapiError(d, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
-    }).finally(() => {
-      if (--this.inflight === 0) {
-        const w = this.idleWaiters; this.idleWaiters = [];
-        for (const f of w) f();
-      }
-    });
+    }).finally(() => this.settled());
   }
 
   /** Discard the ranges of a TRIM payload: 8-byte entries, 48-bit LBA and 16-bit count. */

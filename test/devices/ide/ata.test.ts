@@ -118,6 +118,33 @@ describe('PIO data commands', () => {
     expect(io.read(0x1f3, 1)).toBe(103);
   });
 
+  it('reads ahead for the whole command and queues writes behind (one media request per command)', async () => {
+    const { io, pic, ide, disk } = setup();
+    fillPattern(disk, 16, 200);
+    lba28(io, 0x20, 200, 16);
+    await settle(ide);
+    const data: number[] = [];
+    for (let s = 0; s < 16; s++) {
+      expect(io.read(0x3f6, 1)).toBe(0x58); // next block ready at once, no BSY gap
+      expect(pic.level[14]).toBe(true);
+      io.read(0x1f7, 1);
+      data.push(...readWords(io, 0x1f0, 256));
+    }
+    expect(io.read(0x1f7, 1)).toBe(0x50);
+    expect(disk.reads).toBe(1);
+    expect(data).toEqual(Array.from({ length: 16 * 512 }, (_, i) => pattern(200 * 512 + i)));
+    // PIO write of 4 sectors: DRQ for each block immediately, completion after the data is stored.
+    lba28(io, 0x30, 600, 4);
+    for (let s = 0; s < 4; s++) {
+      expect(io.read(0x3f6, 1)).toBe(0x58);
+      for (let i = 0; i < 256; i++) io.write(0x1f0, 2, 0x0101 * (s + 1));
+    }
+    expect(io.read(0x3f6, 1) & 0x80).toBe(0x80); // last block: busy until written
+    await settle(ide);
+    expect(io.read(0x1f7, 1)).toBe(0x50);
+    expect([disk.peek(600 * 512, 1)[0], disk.peek(603 * 512 + 511, 1)[0]]).toEqual([1, 4]);
+  });
+
   it('32-bit data port accesses transfer two words', async () => {
     const { io, ide, disk } = setup();
     fillPattern(disk, 1, 7);

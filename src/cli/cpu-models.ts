@@ -34,7 +34,7 @@ export const CPU_MODELS: readonly CpuModel[] = [
   { name: 'Opteron_G3', desc: 'AMD Opteron 23xx (Gen 3 Class Opteron)', lm: true },
   { name: 'base', desc: 'base CPU model type with no features enabled', lm: false },
   { name: 'max', desc: 'Enables all features supported by the accelerator in the current host', lm: true },
-  { name: 'host', desc: 'processor with all supported host features', lm: true, kvmOnly: true },
+  { name: 'host', desc: 'processor with all supported host features ', lm: true, kvmOnly: true },
 ];
 
 /** Find a model; accepts the "-v1" versioned names QEMU also lists. */
@@ -92,8 +92,18 @@ export const CPU_PROPS: readonly string[] = [
 
 /** `-cpu help` in QEMU's layout. */
 export function cpuHelp(): string {
+  // QEMU's layout: each versioned model as an alias line plus its "-v1" line, sorted by byte
+  // order; then base, host and max.
   const lines = ['Available CPUs:'];
-  for (const m of CPU_MODELS) lines.push(`x86 ${m.name.padEnd(20)}  ${m.desc}`.trimEnd());
+  const special = ['base', 'host', 'max'];
+  const rows: [string, string][] = [];
+  for (const m of CPU_MODELS) {
+    if (special.includes(m.name)) continue;
+    rows.push([m.name, '(alias configured by machine type)'], [`${m.name}-v1`, m.desc]);
+  }
+  rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const n of special) rows.push([n, CPU_MODELS.find((m) => m.name === n)!.desc]);
+  for (const [n, d] of rows) lines.push(`x86 ${n.padEnd(20)}  ${d}`);
   lines.push('', 'Recognized CPUID flags:');
   const flags = [...CPU_FEATURES].filter((f) => !['check', 'enforce', 'migratable', 'pmu', 'vmware-cpuid-freq', 'l3-cache', 'host-cache-info'].includes(f)).sort();
   let line = ' ';

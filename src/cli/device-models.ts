@@ -95,7 +95,7 @@ export function devicePropsHelp(d: DeviceModel): string {
   const lines = [`${d.name} options:`];
   for (const [k, t] of Object.entries(d.props).sort(([a], [b]) => a.localeCompare(b))) {
     const dflt = d.defaults?.[k];
-    lines.push(`  ${`${k}=<${typeName[t]}>`.padEnd(22)} -${dflt !== undefined ? ` (default: ${dflt})` : ''}`);
+    lines.push(`  ${`${k}=<${typeName[t]}>`.padEnd(22)} - ${dflt !== undefined ? ` (default: ${dflt})` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -36,7 +36,7 @@ export function vgaHelp(): string {
 }
 
 export function displayHelp(): string {
-  return 'Available display backend types:\nnone\nsdl\ngtk\ncurses\nvnc\n';
+  return 'Available display backend types:\nnone\ngtk\nsdl\ncurses\n';
 }
 
 /** Resolve a HelpRequest tag ('@cpu', '@device:isa-debugcon', or literal text). */

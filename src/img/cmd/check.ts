@@ -82,7 +82,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   const repair = fix as { leaks: boolean; all: boolean } | null;
   const { openImage } = await import('../../block/index.js');
   const node = await openImage(filename, {
-    readOnly: repair === null, format: fmt, noBacking: true, allowCorrupt: true, forCheck: true,
+    readOnly: repair === null, format: fmt, allowCorrupt: true, forCheck: true,
   });
   try {
     if (!isCheckable(node)) throw new ImgError('This image format does not support checks', 63);

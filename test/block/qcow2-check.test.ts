@@ -115,4 +115,32 @@ describe('check findings match qemu-img check', () => {
     expect(ours.res!.compressedClusters).toBe(real['compressed-clusters']);
     expect(ours.res!.imageEndOffset).toBe(real['image-end-offset']);
   });
+
+  it('a dirty lazy-refcounts image is repaired when opened for writing', async () => {
+    const f = t.path('dirty.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'lazy_refcounts=on', f, '64M']);
+    qemuIo(f, ['write -P 1 0 1M']);
+    // As after a crash: dirty bit set, refcount updates of a data cluster lost.
+    patch(f, (b) => {
+      b.writeUInt32BE(1, 76);
+      b.writeUInt16BE(0, 0x20000 + 5 * 2);
+    });
+    expect(qemuImg(['check', f]).status).toBe(2);
+    const n = await openImage(f, { readOnly: false });
+    expect(n.dirty()).toBe(true);
+    await n.close();
+    const r = qemuImg(['check', f]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(f).readUInt32BE(76) & 1).toBe(0);
+  });
+
+  it('a corrupt image refuses read-write opens like qemu-img', async () => {
+    const f = base('corrupt.qcow2');
+    patch(f, (b) => b.writeUInt32BE(2, 76));
+    const real = qemuImg(['resize', f, '+1M']).stderr.replace(/^qemu-img: /, '').trim();
+    await expect(openImage(f, { readOnly: false })).rejects.toThrow(real);
+    const ro = await openImage(f, { readOnly: true });
+    await ro.close();
+  });
 });

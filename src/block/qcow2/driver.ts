@@ -63,6 +63,12 @@ async function openQcow2(filename: string, opts: OpenOptions): Promise<Qcow2Node
     void cs;
     const node = new Qcow2Node(qcow2Driver, filename, file, dataFile ?? file, h, rc, l1, snaps, !writable);
     unsyncedRef.node = node;
+    if (writable && !opts.forCheck && (h.incompatible & INCOMPAT_DIRTY)) {
+      // Left dirty by a crash with lazy refcounts: repair the refcounts before use, as QEMU does.
+      await node.check({ leaks: true, all: true }, () => undefined);
+      h.incompatible &= ~INCOMPAT_DIRTY;
+      await node.writeIncompatible();
+    }
     if (writable && h.version >= 3 && (h.compatible & COMPAT_LAZY_REFCOUNTS) && !(h.incompatible & INCOMPAT_DIRTY)) {
       h.incompatible |= INCOMPAT_DIRTY;
       await node.writeIncompatible();

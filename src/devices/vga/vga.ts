@@ -34,6 +34,9 @@ export const VGA_WINDOW_SIZE = 0x20000;
 /** Where isa-vga (and a machine without PCI) puts the linear framebuffer. */
 export const VGA_DEFAULT_LFB = 0xe0000000;
 
+/** Port ranges claimed on the I/O bus: mono CRTC + status, the 0x3Cx block, colour CRTC + status. */
+export const VGA_PORT_RANGES: readonly (readonly [number, number])[] = [[0x3b4, 2], [0x3ba, 1], [0x3c0, 16], [0x3d4, 2], [0x3da, 1]];
+
 /** Writable bits of the sequencer and graphics controller registers. */
 const SR_MASK = [0x03, 0x3d, 0x0f, 0x3f, 0x0e, 0x00, 0x00, 0xff];
 const GR_MASK = [0x0f, 0x0f, 0x0f, 0x1f, 0x03, 0x7b, 0x0f, 0x0f, 0xff, 0, 0, 0, 0, 0, 0, 0];
@@ -158,7 +161,9 @@ export class Vga implements IoDevice, MmioDevice {
 
   /** Claim the VGA ports, the VBE ports and the 0xA0000-0xBFFFF window. */
   attach(io: IoBus, mem: MemoryBus | null): void {
-    io.register(0x3b0, 0x30, this, 'vga');
+    // Only the ports a VGA decodes (as QEMU): 0x3B0-0x3B3 and friends stay free for
+    // other ISA devices (the parallel port at 0x3BC, for one).
+    for (const [base, n] of VGA_PORT_RANGES) io.register(base, n, this, 'vga');
     io.register(VBE_DISPI_IOPORT_INDEX, 2, this, 'vbe');
     if (mem !== null) { this.mem = mem; this.mapWindow(); }
   }

@@ -70,6 +70,12 @@ describe('VGA registers', () => {
     expect(in8(io, 0x3c6)).toBe(0x0f);
   });
 
+  it('claims only the ports a VGA decodes, leaving 0x3B0-0x3B3, 0x3BC and 0x3D0-0x3D3 to others', () => {
+    const { io } = rig();
+    for (const p of [0x3b4, 0x3b5, 0x3ba, 0x3c0, 0x3cf, 0x3d4, 0x3d5, 0x3da, 0x1ce, 0x1cf]) expect(io.ownerName(p)).toBe('vga');
+    for (const p of [0x3b0, 0x3b3, 0x3bc, 0x3be, 0x3d0, 0x3d8, 0x3db, 0x3df]) expect(io.ownerName(p)).toBe('');
+  });
+
   it('feature control is written at 0x3DA and read at 0x3CA', () => {
     const { io } = rig();
     out8(io, 0x3c2, 0x01);

@@ -85,7 +85,17 @@ export function qemuInfo(path: string, fmt?: string): Record<string, unknown> {
 export function qemuMap(path: string, fmt?: string): Array<Record<string, unknown>> {
   const r = spawnSync('qemu-img', ['map', '--output=json', ...(fmt ? ['-f', fmt] : []), path], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
-  return (JSON.parse(r.stdout) as Array<Record<string, unknown>>).map(({ offset: _o, ...rest }) => rest);
+  // host offsets depend on allocation order: drop them and merge what becomes adjacent
+  const merged: Array<Record<string, number | boolean>> = [];
+  for (const e of JSON.parse(r.stdout) as Array<Record<string, number | boolean>>) {
+    const { offset: _o, ...rest } = e;
+    const last = merged[merged.length - 1];
+    if (last && last['depth'] === rest['depth'] && last['present'] === rest['present'] && last['zero'] === rest['zero'] &&
+      last['data'] === rest['data'] && (last['start'] as number) + (last['length'] as number) === rest['start']) {
+      last['length'] = (last['length'] as number) + (rest['length'] as number);
+    } else merged.push(rest);
+  }
+  return merged;
 }
 
 export function qemuCompare(a: string, b: string, fa?: string, fb?: string): Result {

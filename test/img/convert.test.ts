@@ -1,0 +1,113 @@
+/**
+ * convert against qemu-img: same messages and exit codes, and the images we
+ * write read back identically (qemu-img compare), allocate the same guest
+ * ranges (qemu-img map without host offsets), describe themselves the same
+ * way (qemu-img info without disk size) and pass qemu-img check.
+ */
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { argv, dispose, qemuCheck, qemuCompare, qemuInfo, qemuMap, runOurs, sh, tmp, cleanup, twin } from './harness.js';
+
+const SETUP = [
+  'qemu-img create -q -f qcow2 b.qcow2 64M',
+  'qemu-io -c "write -P 1 0 1M" -c "write -P 2 3M 64k" -c "write -z 5M 64k" -c "write -P 0 7M 64k" -c "write -P 9 9M 4k" b.qcow2 >/dev/null',
+  'qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 t.qcow2',
+  'qemu-io -c "write -P 3 512k 64k" -c "write -z 3M 32k" t.qcow2 >/dev/null',
+  'qemu-img create -q r.raw 8M',
+  'qemu-io -f raw -c "write -P 5 0 4k" -c "write -P 6 1M 1M" -c "write -P 0 3M 1M" r.raw >/dev/null',
+].join(' && ');
+
+function stripInfo(i: Record<string, unknown>): Record<string, unknown> {
+  const { 'actual-size': _a, filename: _f, 'full-backing-filename': _b, ...rest } = i;
+  return rest;
+}
+
+async function convertCase(args: string, out: string, fmt: string, opts: { sameMap?: boolean } = {}): Promise<void> {
+  const t = await twin(SETUP, argv(args));
+  try {
+    expect({ rc: t.t.rc, out: t.t.out, err: t.t.err }).toEqual({ rc: t.q.rc, out: t.q.out, err: t.q.err });
+    const q = join(t.qdir, out);
+    const o = join(t.tdir, out);
+    expect(existsSync(o)).toBe(existsSync(q));
+    if (!existsSync(q)) return;
+    expect(qemuCompare(q, o, fmt, fmt).out).toBe('Images are identical.\n');
+    expect(stripInfo(qemuInfo(o, fmt))).toEqual(stripInfo(qemuInfo(q, fmt)));
+    if (opts.sameMap !== false) expect(qemuMap(o, fmt)).toEqual(qemuMap(q, fmt));
+    if (fmt === 'qcow2') expect(qemuCheck(o).rc).toBe(0);
+    if (fmt === 'raw') expect(readFileSync(o).equals(readFileSync(q))).toBe(true);
+  } finally {
+    dispose(t);
+  }
+}
+
+describe('convert: results match qemu-img', () => {
+  it('qcow2 -> raw (default format)', () => convertCase('convert b.qcow2 x', 'x', 'raw'));
+  it('qcow2 -> qcow2', () => convertCase('convert -O qcow2 b.qcow2 x', 'x', 'qcow2'));
+  it('overlay -> qcow2 flattens the chain', () => convertCase('convert -O qcow2 t.qcow2 x', 'x', 'qcow2'));
+  it('overlay -> raw', () => convertCase('convert -O raw t.qcow2 x', 'x', 'raw'));
+  it('raw -> qcow2 skips zero clusters', () => convertCase('convert -f raw -O qcow2 r.raw x', 'x', 'qcow2'));
+  it('-B keeps only the top layer', () => convertCase('convert -O qcow2 -B b.qcow2 -F qcow2 t.qcow2 x', 'x', 'qcow2'));
+  it('-S 0 fully allocates a qcow2', () => convertCase('convert -O qcow2 -S 0 -f raw r.raw x', 'x', 'qcow2'));
+  it('-S 0 to raw', () => convertCase('convert -S 0 b.qcow2 x', 'x', 'raw'));
+  it('-S 64k', () => convertCase('convert -S 64k -f raw -O qcow2 r.raw x', 'x', 'qcow2'));
+  it('several sources are concatenated', () => convertCase('convert -O qcow2 -f raw r.raw r.raw x', 'x', 'qcow2'));
+  it('mixed sources', () => convertCase('convert -O qcow2 r.raw b.qcow2 x', 'x', 'qcow2'));
+  it('-o cluster_size=4k,compat=0.10', () => convertCase('convert -O qcow2 -o cluster_size=4k,compat=0.10 t.qcow2 x', 'x', 'qcow2'));
+  it('-o lazy_refcounts=on', () => convertCase('convert -O qcow2 -o lazy_refcounts=on t.qcow2 x', 'x', 'qcow2'));
+  it('-c writes compressed clusters qemu-img reads back', () => convertCase('convert -c -O qcow2 t.qcow2 x', 'x', 'qcow2'));
+  it('-W -m 4 -t none -T none are accepted', () => convertCase('convert -W -m 4 -O qcow2 t.qcow2 x', 'x', 'qcow2'));
+  it('-n into an existing large enough image', () => convertCase(
+    'convert -n -O qcow2 b.qcow2 t.qcow2', 't.qcow2', 'qcow2', { sameMap: false }));
+  it('-q is silent', () => convertCase('convert -q -O qcow2 b.qcow2 x', 'x', 'qcow2'));
+});
+
+describe('convert: refusals match qemu-img and leave nothing behind', () => {
+  const cases = [
+    'convert -O qcow2 -o bogus=1 b.qcow2 x', 'convert -O qcow2 -o cluster_size=1000 b.qcow2 x',
+    'convert -n b.qcow2 r.raw', 'convert -n b.qcow2 nope', 'convert -c b.qcow2 x', 'convert -O bogus b.qcow2 x',
+    'convert -l nosnap b.qcow2 x', 'convert b.qcow2 nope x', 'convert -B b.qcow2 b.qcow2 x',
+    'convert -O qcow2 -B b.qcow2 b.qcow2 x', 'convert b.qcow2 /nonexistent/x', 'convert -O qcow2 -o help',
+    'convert -o help', 'convert -O qcow2 -o size=1M b.qcow2 x',
+  ];
+  for (const c of cases) {
+    it(c, async () => {
+      const t = await twin(SETUP, argv(c));
+      try {
+        expect({ rc: t.t.rc, out: t.t.out, err: t.t.err }).toEqual({ rc: t.q.rc, out: t.q.out, err: t.q.err });
+        expect(readdirSync(t.tdir).sort()).toEqual(readdirSync(t.qdir).sort());
+      } finally {
+        dispose(t);
+      }
+    });
+  }
+});
+
+describe('convert: progress and failure handling', () => {
+  it('-p prints qemu-img progress text: starts at 0.00, ends with 100.00 twice and a newline', async () => {
+    const dir = tmp();
+    try {
+      sh(dir, SETUP);
+      const r = await runOurs(dir, argv('convert -p -O qcow2 t.qcow2 x'));
+      expect(r.rc).toBe(0);
+      expect(r.out.startsWith('    (0.00/100%)\r')).toBe(true);
+      expect(r.out.endsWith('    (100.00/100%)\r    (100.00/100%)\r\n')).toBe(true);
+      for (const part of r.out.slice(0, -1).split('\r').filter(Boolean)) expect(part).toMatch(/^ {4}\(\d{1,3}\.\d\d\/100%\)$/);
+    } finally {
+      cleanup(dir);
+    }
+  });
+  it('removes a target it created when the copy fails', async () => {
+    const dir = tmp();
+    try {
+      // an L2 entry pointing far past the end: reads past EOF are zeros for qemu, so break the
+      // source differently: a raw source truncated after open is not portable; use a bad backing format
+      sh(dir, 'qemu-img create -q -f qcow2 b.qcow2 1M && qemu-img create -q -f qcow2 -u -b b.qcow2 -F raw t.qcow2 2M && rm b.qcow2 && mkdir b.qcow2');
+      const r = await runOurs(dir, argv('convert -O qcow2 t.qcow2 x'));
+      expect(r.rc).toBe(1);
+      expect(existsSync(join(dir, 'x'))).toBe(false);
+    } finally {
+      cleanup(dir);
+    }
+  });
+});

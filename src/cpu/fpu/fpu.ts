@@ -175,6 +175,12 @@ export class Fpu {
   }
   /** An unmasked pre-computation exception (IE, DE, ZE) blocks the result. */
   private blocked(): boolean { return (R.exc & ~this.cw & (IE | DE | ZE)) !== 0; }
+  /** Blocked by an unmasked IE/DE/ZE: C1 is cleared and nothing is written. */
+  private stopped(): boolean {
+    if ((R.exc & ~this.cw & (IE | DE | ZE)) === 0) return false;
+    this.setC1(0);
+    return true;
+  }
   private ieMasked(): boolean { return (this.cw & IE) !== 0; }
 
   /** Stack underflow: IE+SF, C1=0; masked → destination (if any) gets the indefinite. Returns true if masked. */
@@ -185,9 +191,15 @@ export class Fpu {
   }
   /** Stack overflow on push: IE+SF, C1=1; masked → push the indefinite. */
   private overflow(): void {
-    R.exc |= IE | SF;
+    R.exc = (R.exc & ~DE) | IE | SF;
     this.setC1(1);
     if (this.ieMasked()) this.push(1, EXT_EMAX, INDEF_M);
+  }
+
+  /** Stack overflow of a two-result instruction: masked → ST0 and the pushed value both indefinite. */
+  private overflow2(): void {
+    if (this.ieMasked()) this.setSt(0, 1, EXT_EMAX, INDEF_M);
+    this.overflow();
   }
 
   private read64(lin: number): void {
@@ -226,6 +238,7 @@ export class Fpu {
    */
   execute(op: number, modrm: number, lin: number, mode: number, eflags: number): number {
     R.exc = 0;
+    R.up = 0;
     R.rc = (this.cw >> 10) & 3;
     R.oeMasked = (this.cw & OE) !== 0;
     R.ueMasked = (this.cw & UE) !== 0;
@@ -276,7 +289,7 @@ export class Fpu {
           break;
         case 0xdd:
           switch (reg) {
-            case 0: this.tags[this.phys(i)] = TAG_EMPTY; break;
+            case 0: this.tags[this.phys(i)] = TAG_EMPTY; this.setC1(0); break;
             case 1: this.fxch(i); break;
             case 2: this.fstReg(i, false); break;
             case 3: this.fstReg(i, true); break;
@@ -286,7 +299,7 @@ export class Fpu {
           break;
         case 0xdf:
           switch (reg) {
-            case 0: this.tags[this.phys(i)] = TAG_EMPTY; this.pop(); break;
+            case 0: this.tags[this.phys(i)] = TAG_EMPTY; this.pop(); this.setC1(0); break;
             case 1: this.fxch(i); break;
             case 2: case 3: this.fstReg(i, true); break;
             case 5: return this.comi(i, true, true, eflags);
@@ -335,7 +348,7 @@ export class Fpu {
     }
     const p = this.top;
     this.doArith(reg, this.rs[p], this.re[p], this.rm[p], this.bS, this.bE, this.bM);
-    if (this.blocked()) return;
+    if (this.blocked()) { this.setC1(0); return; }
     this.setPhys(p, R.s, R.e, R.m);
     this.setC1(R.up);
   }
@@ -360,7 +373,7 @@ export class Fpu {
       return;
     }
     this.doArith(reg, this.rs[pd], this.re[pd], this.rm[pd], this.rs[ps], this.re[ps], this.rm[ps]);
-    if (this.blocked()) return;
+    if (this.blocked()) { this.setC1(0); return; }
     this.setPhys(pd, R.s, R.e, R.m);
     this.setC1(R.up);
     if (popAfter) this.pop();
@@ -407,32 +420,28 @@ export class Fpu {
   /** FCOMI/FUCOMI(P): result in ZF/PF/CF. */
   private comi(i: number, unordered: boolean, popAfter: boolean, fl: number): number {
     fl &= ~(CF | PF | AF | ZF | SF_FLAG | OF);
-    this.setC1(0);
+    // C1 is left alone (only a stack underflow clears it); flags are set even when the exception is unmasked
     if (this.empty(0) || this.empty(i)) {
-      if (this.underflow()) { fl |= CF | PF | ZF; if (popAfter) this.pop(); }
+      const masked = this.underflow();
+      fl |= CF | PF | ZF;
+      if (masked && popAfter) this.pop();
       this.finish();
       return fl;
     }
     const pa = this.top, pb = this.phys(i);
     const r = this.cmp(this.rs[pa], this.re[pa], this.rm[pa], this.rs[pb], this.re[pb], this.rm[pb], unordered);
-    if (!this.blocked()) {
-      if (r === 2) fl |= CF | PF | ZF;
-      else if (r === 0) fl |= ZF;
-      else if (r < 0) fl |= CF;
-      if (popAfter) this.pop();
-    }
+    if (r === 2) fl |= CF | PF | ZF;
+    else if (r === 0) fl |= ZF;
+    else if (r < 0) fl |= CF;
+    if (!this.blocked() && popAfter) this.pop();
     this.finish();
     return fl;
   }
 
   private fcmov(i: number, doMove: boolean): void {
-    this.setC1(0);
     if (this.empty(0) || this.empty(i)) {
-      if (this.underflow() && doMove) {
-        const p = this.phys(i);
-        if (this.tags[p] === TAG_EMPTY) this.setSt(0, 1, EXT_EMAX, INDEF_M);
-        else this.setSt(0, this.rs[p], this.re[p], this.rm[p]);
-      }
+      // masked underflow: ST0 gets the indefinite whether or not the condition holds
+      if (this.underflow()) this.setSt(0, 1, EXT_EMAX, INDEF_M);
       return;
     }
     if (doMove) { const p = this.phys(i); this.setSt(0, this.rs[p], this.re[p], this.rm[p]); }
@@ -483,7 +492,10 @@ export class Fpu {
     }
     if (modrm < 0xd0) { this.fxch(i); return; }
     if (modrm === 0xd0) return; // FNOP
-    if (modrm >= 0xd8 && modrm < 0xe0) { this.fstReg(i, true); return; }
+    if (modrm >= 0xd8 && modrm < 0xe0) { // FSTP1 alias: with ST0 empty it only pops (observed on the host)
+      if (this.empty(0)) { this.pop(); this.setC1(0); } else this.fstReg(i, true);
+      return;
+    }
     const p = this.top;
     switch (modrm) {
       case 0xe0: case 0xe1: // FCHS, FABS
@@ -547,7 +559,7 @@ export class Fpu {
       case 3: c2 = T.fcos(s, e, m) ? 1 : 0; break;
       default: T.f2xm1(s, e, m); break;
     }
-    if (this.blocked()) return;
+    if (this.stopped()) return;
     if (c2 === 1) { this.sw |= C2; return; }
     if (c2 === 0) this.sw &= ~C2;
     this.setPhys(p, R.s, R.e, R.m);
@@ -562,7 +574,7 @@ export class Fpu {
     if (!this.empty(7)) { this.overflow(); return; }
     const p = this.top;
     const outOfRange = T.ftan(this.rs[p], this.re[p], this.rm[p]);
-    if (this.blocked()) return;
+    if (this.stopped()) return;
     if (outOfRange) { this.sw |= C2; return; }
     this.sw &= ~C2;
     this.setPhys(p, R.s, R.e, R.m);
@@ -582,7 +594,7 @@ export class Fpu {
     const s = this.rs[p], e = this.re[p], m = this.rm[p];
     const saved = R.exc;
     const out = T.fsin(s, e, m);
-    if (this.blocked()) return;
+    if (this.stopped()) return;
     if (out) { this.sw |= C2; return; }
     const ss = R.s, se = R.e, sm = R.m, sup = R.up;
     R.exc = saved;
@@ -600,26 +612,26 @@ export class Fpu {
       if (this.underflow()) { this.setSt(0, 1, EXT_EMAX, INDEF_M); this.push(1, EXT_EMAX, INDEF_M); }
       return;
     }
-    if (!this.empty(7)) { this.overflow(); return; }
+    if (!this.empty(7)) { this.overflow2(); return; }
     const p = this.top;
     const s = this.rs[p], e = this.re[p], m = this.rm[p];
     const c = classify(e, m);
     this.setC1(0);
     switch (c) {
-      case C_UNSUPPORTED: R.exc |= IE; if (this.blocked()) return;
+      case C_UNSUPPORTED: R.exc |= IE; if (this.stopped()) return;
         this.setPhys(p, 1, EXT_EMAX, INDEF_M); this.push(1, EXT_EMAX, INDEF_M); return;
       case C_SNAN: case C_QNAN:
-        if (c === C_SNAN) { R.exc |= IE; if (this.blocked()) return; }
+        if (c === C_SNAN) { R.exc |= IE; if (this.stopped()) return; }
         this.setPhys(p, s, e, m | Q_BIT); this.push(s, e, m | Q_BIT); return;
       case C_INF:
         this.setPhys(p, 0, EXT_EMAX, J_BIT); this.push(s, e, m); return;
       case C_ZERO:
-        R.exc |= ZE; if (this.blocked()) return;
+        R.exc |= ZE; if (this.stopped()) return;
         this.setPhys(p, 1, EXT_EMAX, J_BIT); this.push(s, 0, 0n); return;
     }
     let ee = e, mm = m;
     if (c === C_DENORMAL) {
-      R.exc |= DE; if (this.blocked()) return;
+      R.exc |= DE; if (this.stopped()) return;
       const sh = 64 - bitLen(m);
       mm = m << BigInt(sh);
       ee = 1 - sh;
@@ -644,7 +656,7 @@ export class Fpu {
       case 1: T.fpatan(ys, ye, ym, xs, xe, xm); break;
       default: T.fyl2xp1(ys, ye, ym, xs, xe, xm); break;
     }
-    if (this.blocked()) return;
+    if (this.stopped()) return;
     this.setPhys(p1, R.s, R.e, R.m);
     this.setC1(R.up);
     this.pop();
@@ -654,16 +666,20 @@ export class Fpu {
     if (this.empty(0) || this.empty(1)) { if (this.underflow()) this.setSt(0, 1, EXT_EMAX, INDEF_M); return; }
     const p0 = this.top, p1 = this.phys(1);
     T.fscale(this.rs[p0], this.re[p0], this.rm[p0], this.rs[p1], this.re[p1], this.rm[p1]);
-    if (this.blocked()) return;
+    if (this.stopped()) return;
     this.setPhys(p0, R.s, R.e, R.m);
     this.setC1(R.up);
   }
 
   private fprem(ieee: boolean): void {
-    if (this.empty(0) || this.empty(1)) { if (this.underflow()) this.setSt(0, 1, EXT_EMAX, INDEF_M); return; }
+    if (this.empty(0) || this.empty(1)) {
+      this.sw &= ~C2;
+      if (this.underflow()) this.setSt(0, 1, EXT_EMAX, INDEF_M);
+      return;
+    }
     const p0 = this.top, p1 = this.phys(1);
     const q = T.fprem(this.rs[p0], this.re[p0], this.rm[p0], this.rs[p1], this.re[p1], this.rm[p1], ieee);
-    if (this.blocked()) return;
+    if (this.stopped()) { this.sw &= ~C2; return; }
     this.setPhys(p0, R.s, R.e, R.m);
     if (q < 0) { // partial: C2 = 1
       this.sw = (this.sw & ~(C0 | C1 | C3)) | C2;
@@ -698,8 +714,9 @@ export class Fpu {
   /** Push the converted memory value in R (FLD m32/m64), with SNaN → IE. */
   private fldConverted(): void {
     const c = classify(R.e, R.m);
-    if (c === C_SNAN) { R.exc |= IE; R.m |= Q_BIT; }
-    if (this.blocked()) return;
+    if (!this.empty(7)) { this.overflow(); return; }
+    if (c === C_SNAN) { R.exc |= IE; R.m |= Q_BIT; if (!this.ieMasked()) return; }
+    // an unmasked DE does not stop a load
     this.fldSt(R.s, R.e, R.m);
   }
 
@@ -720,7 +737,7 @@ export class Fpu {
     const p = this.top;
     if (bits === 24) toSmall(this.rs[p], this.re[p], this.rm[p], 24, 127, 0xff);
     else toSmall(this.rs[p], this.re[p], this.rm[p], 53, 1023, 0x7ff);
-    if ((R.exc & ~this.cw & (IE | OE | UE)) !== 0) return;
+    if ((R.exc & ~this.cw & (IE | OE | UE)) !== 0) { R.exc &= ~PE; this.setC1(0); return; } // nothing stored
     if (bits === 24) this.host.write32(lin, packF32());
     else {
       packF64(this.f64);

@@ -416,8 +416,7 @@ export function toSmall(s: number, e: number, m: bigint, bits: number, bias: num
     case C_INF: R.s = s; R.e = emax; R.m = J_BIT; R.up = 0; return;
     case C_ZERO: R.s = s; R.e = 0; R.m = 0n; R.up = 0; return;
   }
-  if (c === C_DENORMAL) R.exc |= DE;
-  roundPack(s, (e === 0 ? 1 : e) - EXT_BIAS - 63, m, bits, bias, emax);
+  roundPack(s, (e === 0 ? 1 : e) - EXT_BIAS - 63, m, bits, bias, emax); // (no DE on stores)
 }
 
 export function packF32(): number {

@@ -56,9 +56,11 @@ async function both(mode: number, draw: string, tag = String(mode), machine = 'p
     const pel = DUMP.pel; // QEMU reads the PEL mask as 0 (not implemented); ours reads it back
     expect(ours.regs[pel]).toBe(0xff);
     const mask = (r: Uint8Array) => Array.from(r).map((v, i) => (i === pel ? 0 : v));
-    if (process.env.VGA_E2E_DEBUG) {
+    if (process.env.VGA_E2E_DEBUG) { // keep both pictures and list differing registers
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(`/tmp/e2e/ours-${tag}.ppm`, ours.ppm); writeFileSync(`/tmp/e2e/qemu-${tag}.ppm`, q.ppm);
+      const keep = mkdtempSync(join(tmpdir(), `vga-e2e-${tag}-`));
+      writeFileSync(join(keep, 'ours.ppm'), ours.ppm); writeFileSync(join(keep, 'qemu.ppm'), q.ppm);
+      console.log('pictures in', keep);
       const diffs = mask(ours.regs).flatMap((v, i) => (v !== mask(q.regs)[i] ? [`${i}: ours ${v.toString(16)} qemu ${q.regs[i]!.toString(16)}`] : []));
       console.log('reg diffs', diffs.slice(0, 40));
     }

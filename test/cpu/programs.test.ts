@@ -37,6 +37,7 @@ function applyManual(name: string, out: string): string {
 interface Program { name: string; file: string; defines: string[]; qemu: boolean; triple: boolean }
 const PROGRAMS: Program[] = [
   { name: 'pmode', file: 'pmode', defines: [], qemu: true, triple: false },
+  { name: 'pmode2', file: 'pmode2', defines: [], qemu: true, triple: false },
   { name: 'paging', file: 'paging', defines: [], qemu: true, triple: false },
   { name: 'v86', file: 'v86', defines: [], qemu: true, triple: false },
   { name: 'debug', file: 'debug', defines: ['-DNO_EXEC_BP'], qemu: true, triple: true },

@@ -28,6 +28,8 @@ const WIN_PAGES = 64; // 0xC0000-0xFFFFF in 4 KiB pages
 export interface I440fxOptions {
   /** Re-establish the VGA mapping of 0xA0000-0xBFFFF after SMRAM closes. */
   onVgaWindow?: () => void;
+  /** Guest RAM in bytes (all of it, also above 4 GiB), for register 0x57; default the memory bus's RAM. */
+  ramSize?: number;
 }
 
 export class I440fx extends PciDevice {
@@ -40,6 +42,8 @@ export class I440fx extends PciDevice {
   constructor(private readonly memory: MemoryBus, private readonly opts: I440fxOptions = {}) {
     super({ name: 'i440FX', vendorId: 0x8086, deviceId: 0x1237, revision: 0x02, classCode: 0x060000 });
     this.config[I440FX_SMRAM] = SMRAM_C_BASE;
+    // As QEMU: RAM size in 8 MiB units (capped at 255) in 0x57, which coreboot-style firmware reads.
+    this.config[0x57] = Math.min(255, Math.floor((opts.ramSize ?? memory.ramSize) / (8 << 20)));
     this.wmask[I440FX_SMRAM] = SMRAM_D_OPEN | SMRAM_D_CLS | SMRAM_D_LCK | SMRAM_G_SMRAME;
     this.wmask[I440FX_PAM0] = 0x33;
     this.applyPam();

@@ -45,7 +45,7 @@ class Sink implements IrqSink { setIrq(): void {} }
 /** Byte ranges SeaBIOS programs (command, BARs, interrupt line, device-specific setup). */
 const FIRMWARE: Record<string, [number, number][]> = {
   common: [[0x04, 0x05], [0x10, 0x27], [0x30, 0x33], [0x3c, 0x3c]],
-  'i440FX': [[0x50, 0x5f], [0x72, 0x72]],
+  'i440FX': [[0x50, 0x56], [0x58, 0x5f], [0x72, 0x72]],
   'PIIX3': [[0x60, 0x63]],
   'PIIX3 IDE': [[0x40, 0x43]],
   'PIIX4_PM': [[0x40, 0x43], [0x58, 0x5b], [0x80, 0x80], [0x90, 0x93], [0xd2, 0xd2]],
@@ -55,7 +55,7 @@ describe('PCI configuration space against real QEMU', () => {
   it('matches QEMU for every byte the firmware leaves alone', () => {
     expect(dumps.length).toBe(5);
     const io = new IoBus();
-    const mem = new MemoryBus(2 << 20);
+    const mem = new MemoryBus(128 << 20, 1 << 20); // QEMU's default -m 128
     const pci = new PciBus(io, mem);
     const sink = new Sink();
     const devs: PciDevice[] = [

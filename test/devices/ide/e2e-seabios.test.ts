@@ -83,6 +83,39 @@ describe('IDE and PCI under SeaBIOS on the whole machine, against real QEMU', ()
     expect(r.ourDisk.equals(r.qemuDisk)).toBe(true);
   });
 
+  it('boots the probe from the hard disk and from an El Torito CD', async () => {
+    const bin = join(dir, 'probe.bin');
+    execFileSync('nasm', ['-f', 'bin', '-o', bin, join(here, 'fixtures', 'ide-probe.asm')]);
+    const sector = readFileSync(bin);
+    // Hard disk: the probe as MBR of the 64 MiB disk.
+    const disk = readFileSync(join(dir, 'disk.img'));
+    sector.copy(disk, 0);
+    writeFileSync(join(dir, 'boot.img'), disk);
+    // CD: no-emulation boot image of 4 sectors.
+    mkdirSync(join(dir, 'cdroot'), { recursive: true });
+    const img = new Uint8Array(2048);
+    img.set(sector);
+    writeFileSync(join(dir, 'cdroot', 'boot.bin'), img);
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'BOOT', '-b', 'boot.bin', '-no-emul-boot', '-boot-load-size', '4',
+      '-o', join(dir, 'boot.iso'), join(dir, 'cdroot')], { stdio: 'pipe' });
+    for (const [bootFrom, drives] of [
+      ['c', ['-drive', `file=${join(dir, 'boot.img')},format=raw,if=ide,index=0,snapshot=on`,
+        '-drive', `file=${join(dir, 'cd.iso')},format=raw,if=ide,index=2,media=cdrom`]],
+      ['d', ['-drive', `file=${join(dir, 'disk.img')},format=raw,if=ide,index=0,snapshot=on`,
+        '-drive', `file=${join(dir, 'boot.iso')},format=raw,if=ide,index=2,media=cdrom`]],
+    ] as [string, string[]][]) {
+      const common = ['-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot', ...drives, '-boot', bootFrom];
+      const r = spawnSync('qemu-system-x86_64', [...common, '-serial', `file:${join(dir, 'q.txt')}`], { timeout: 60_000 });
+      if (r.status !== 0) throw new Error(`qemu failed: ${r.stderr}`);
+      const p = parseCommandLineFull(['-L', '/usr/share/seabios', ...common, '-serial', `file:${join(dir, 'o.txt')}`]);
+      await validateMachine(p.desc);
+      expect(await runMachine(p.desc)).toBe(0);
+      const q = readFileSync(join(dir, 'q.txt'), 'latin1');
+      expect(q.split('\n').length).toBeGreaterThan(10);
+      expect({ bootFrom, lines: readFileSync(join(dir, 'o.txt'), 'latin1').split('\n') }).toEqual({ bootFrom, lines: q.split('\n') });
+    }
+  });
+
   it('PCI configuration space after SeaBIOS (pci-probe)', async () => {
     const r = await both(join(here, '..', 'pci', 'fixtures', 'pci-probe.asm'), () => []);
     const q = r.qemu.split('\n'), o = r.ours.split('\n');

@@ -601,7 +601,14 @@ export class Builder {
     // Serial / parallel / monitor defaults (vl.c rules).
     let defaultSerial = !nd && this.serialSpecs.length === 0;
     const defaultParallel = !nd && this.parallelSpecs.length === 0;
-    let defaultMonitor = !nd && this.monitorSpecs.length === 0 && this.monOpts.length === 0;
+    let defaultMonitor = !nd && this.monitorSpecs.length === 0 && this.monOpts.length === 0 &&
+      ![...this.serialSpecs, ...this.parallelSpecs].some((x) => x.spec.startsWith('mon:'));
+    if (this.nographic && this.flags.daemonize) throw CliError.bare('-nographic cannot be used with -daemonize');
+    if (mt.kind === 'isapc' && this.usbDevices.length > 0) {
+      const u = this.usbDevices[0]!;
+      throw new CliError(`Error: no usb bus to attach usbdevice ${u}, please try -machine usb=on and check that the machine model supports USB`,
+        `-usbdevice ${u}`, `qemu-ts-system-x86_64: -usbdevice ${u}: could not add USB device '${u}'`);
+    }
     const serialSpecs = [...this.serialSpecs];
     const parallelSpecs = [...this.parallelSpecs];
     const monitorSpecs = [...this.monitorSpecs];
@@ -623,6 +630,13 @@ export class Builder {
 
     const monitor: MonitorInfo[] = [];
     const qmp: MonitorInfo[] = [];
+    // QEMU creates the monitors' backends before the serial and parallel ones.
+    monitorSpecs.forEach((m, i) => {
+      const id = i === 0 ? 'compat_monitor0' : `compat_monitor${i}`;
+      const r = addLegacyChardev(id, m.spec, m.where, 'monitor');
+      if (!r) return;
+      (m.mode === 'control' ? qmp : monitor).push({ chardev: r.id, mode: m.mode, pretty: m.pretty });
+    });
     const serial: PortInfo[] = [];
     serialSpecs.forEach((s, i) => {
       const r = addLegacyChardev(`serial${i}`, s.spec, s.where, 'serial');
@@ -635,12 +649,6 @@ export class Builder {
     parallelSpecs.forEach((s, i) => {
       const r = addLegacyChardev(`parallel${i}`, s.spec, s.where, 'parallel');
       if (r) parallel.push({ chardev: r.id, index: i, iobase: PARALLEL_IO[i]!, irq: 7 });
-    });
-    monitorSpecs.forEach((m, i) => {
-      const id = i === 0 ? 'compat_monitor0' : `compat_monitor${i}`;
-      const r = addLegacyChardev(id, m.spec, m.where, 'monitor');
-      if (!r) return;
-      (m.mode === 'control' ? qmp : monitor).push({ chardev: r.id, mode: m.mode, pretty: m.pretty });
     });
     for (const m of this.monOpts) {
       const id = m.opts.get('chardev')!;
@@ -1224,6 +1232,8 @@ export class Builder {
         if (!IFACES.includes(iface as DriveInterface)) throw new CliError(`unsupported bus type '${iface}'`);
         if (iface === 'virtio' && mt.kind === 'isapc') throw new CliError("No 'PCI' bus found for device 'virtio-blk-pci'");
         if (iface === 'sd' || iface === 'mtd' || iface === 'pflash') throw new CliError(`if=${iface} is not supported by qemu-ts`);
+        // pc and isapc have no SCSI controller of their own; QEMU 7.2 refuses if=scsi there.
+        if (iface === 'scsi') throw new CliError(`machine type does not support if=scsi,bus=${o.get('bus') ?? 0},unit=${o.get('unit') ?? 0}`);
         const mediaS = o.get('media') ?? 'disk';
         if (mediaS !== 'disk' && mediaS !== 'cdrom') throw new CliError(`'${mediaS}' invalid media`);
         const media = mediaS as DriveMedia;

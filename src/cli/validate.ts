@@ -4,7 +4,7 @@
  * kernel and initrd readable. Fills in formats, sizes and firmware paths.
  */
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { probeFile } from '../block/probe.js';
 import { CliError } from './errors.js';
 import { findFirmware, missingFirmwareError } from './firmware.js';
@@ -149,6 +149,16 @@ export async function validateMachine(desc: MachineDescription, env: ValidateEnv
       throw CliError.bare(`${msg} '${file}': ${errnoText(e)}`);
     }
   };
+  const parentWritable = (file: string | null, msg: (why: string) => string) => {
+    if (file === null) return;
+    try {
+      accessSync(dirname(resolve(cwd, file)), constants.W_OK);
+    } catch (e) {
+      throw CliError.bare(msg(errnoText(e)));
+    }
+  };
+  parentWritable(desc.pidfile, (why) => `cannot create PID file: Could not create '${desc.pidfile}': ${why}`);
+  parentWritable(desc.logging.file, (why) => `Error opening logfile ${desc.logging.file}: ${why}`);
   mustRead(desc.kernel, 'could not open kernel file');
   mustRead(desc.initrd, 'could not load initial ram disk');
   if (desc.boot.splash) mustRead(desc.boot.splash, 'could not open splash file');

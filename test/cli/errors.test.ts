@@ -83,6 +83,14 @@ const SAME_AS_QEMU: [string[], string][] = [
   [['-uuid', 'bad'], '-uuid bad: failed to parse UUID string: wrong format'],
   [['-initrd', 'x'], '-initrd only allowed with -kernel option'],
   [['-append', 'x'], '-append only allowed with -kernel option'],
+  [['-nographic', '-serial', 'stdio'], "-serial stdio: cannot use stdio by multiple character devices\nqemu-ts-system-x86_64: -serial stdio: could not connect serial device to character backend 'stdio'"],
+  [['-daemonize', '-nographic'], '-nographic cannot be used with -daemonize'],
+  [['-drive', 'file=xp.img,if=scsi,format=raw'], '-drive file=xp.img,if=scsi,format=raw: machine type does not support if=scsi,bus=0,unit=0'],
+  [['-usbdevice', 'tablet', '-M', 'isapc'], "-usbdevice tablet: Error: no usb bus to attach usbdevice tablet, please try -machine usb=on and check that the machine model supports USB\nqemu-ts-system-x86_64: -usbdevice tablet: could not add USB device 'tablet'"],
+  [['-pidfile', '/nonexistent/dir/x.pid'], "cannot create PID file: Could not create '/nonexistent/dir/x.pid': No such file or directory"],
+  [['-D', '/nonexistent/x.log'], 'Error opening logfile /nonexistent/x.log: No such file or directory'],
+  [['-M', 'pc-i440fx-2.0', '-m', 'size=256M,slots=2,maxmem=1G'], `"-memory 'slots|maxmem'" is not supported by: pc-i440fx-2.0`],
+  [['-m', '256M,slots=2'], 'slots specified but no max-size'],
   [['-global', 'isa-fdc.driveX=x'], "can't apply global isa-fdc.driveX=x: Property 'isa-fdc.driveX' not found"],
 ];
 

@@ -54,6 +54,8 @@ const LINES: string[][] = [
   ['-drive', 'file=a,,b.img,format=raw,index=3', '-net', 'nic,model=ne2k_pci,macaddr=52:54:00:aa:bb:cc', '-net', 'user'],
   ['-cpu', '486', '-M', 'isapc', '-m', '16', '-net', 'nic', '-net', 'user', '-vga', 'cirrus'],
   ['-kernel', 'bzImage', '-append', 'console=ttyS0', '-nographic', '-no-reboot'],
+  ['-nographic', '-monitor', 'none', '-serial', 'stdio'],
+  ['-serial', 'mon:stdio', '-drive', 'file=xp.img,if=virtio,format=raw'],
   // rejected by both
   ['-m', '1024X'],
   ['-M', 'pc-i440fx-2.0', '-m', 'size=256M,slots=2,maxmem=1G'],
@@ -77,6 +79,12 @@ const LINES: string[][] = [
   ['-rtc', 'base=bogus'],
   ['-vga', 'bogus'],
   ['-serial', 'bogus:x'],
+  ['-nographic', '-serial', 'stdio'],
+  ['-daemonize', '-nographic'],
+  ['-drive', 'file=xp.img,if=scsi,format=raw'],
+  ['-usbdevice', 'tablet', '-M', 'isapc'],
+  ['-pidfile', '/nonexistent/dir/x.pid'],
+  ['-D', '/nonexistent/x.log'],
 ];
 
 describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
@@ -90,7 +98,7 @@ describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
     const mismatches = results.filter((r) => r.qemu !== r.ours);
     expect(mismatches).toEqual([]);
     // Both sides really exercised: some accepted, some rejected.
-    expect(results.filter((r) => r.qemu).length).toBe(11);
+    expect(results.filter((r) => r.qemu).length).toBe(13);
   });
 
   it('legacy spellings QEMU 7.2 removed: QEMU rejects them, qemu-ts maps them with a warning', async () => {

@@ -284,7 +284,7 @@ describe('option details', () => {
 
   it('legacy chardev strings: tcp server with short-form booleans, telnet, udp, unix, pty', async () => {
     const { desc: d, warnings } = await run(['-serial', 'tcp::4444,server,nowait', '-serial', 'telnet:localhost:4445,server=on,wait=off', '-serial', 'udp::4446@:4447', '-serial', 'unix:/tmp/s.sock,server=on', '-monitor', 'pty', '-parallel', 'none'], dir);
-    expect(d.chardevs.slice(0, 4).map((c) => [c.backend, c.options])).toEqual([
+    expect(d.chardevs.filter((c) => c.id.startsWith('serial')).map((c) => [c.backend, c.options])).toEqual([
       ['socket', { host: '', port: '4444', server: 'on', wait: 'off' }],
       ['socket', { host: 'localhost', port: '4445', telnet: 'on', server: 'on', wait: 'off' }],
       ['udp', { host: 'localhost', port: '4446', localaddr: '', localport: '4447' }],

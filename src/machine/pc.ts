@@ -179,7 +179,7 @@ export class PcMachine {
 
     if (pci) {
       const bus = new PciBus(this.io, mem, { memHoleStart: this.belowFourGiB });
-      const host = new I440fx(mem, {});
+      const host = new I440fx(mem, { onVgaWindow: () => this.vga?.mapWindow() });
       bus.add(host, 0);
       host.setRomSide(0x100000 - this.bios.isaSize, this.bios.isaSize, this.bios.isaMemOffset);
       const piix3 = new Piix3(this.pic, { onReset: () => this.requestReset('0xCF9') });

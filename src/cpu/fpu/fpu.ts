@@ -571,7 +571,7 @@ export class Fpu {
       if (this.underflow()) { this.setSt(0, 1, EXT_EMAX, INDEF_M); this.push(1, EXT_EMAX, INDEF_M); }
       return;
     }
-    if (!this.empty(7)) { this.overflow(); return; }
+    if (!this.empty(7)) { this.overflow2(); return; }
     const p = this.top;
     const outOfRange = T.ftan(this.rs[p], this.re[p], this.rm[p]);
     if (this.stopped()) return;
@@ -589,15 +589,13 @@ export class Fpu {
       if (this.underflow()) { this.setSt(0, 1, EXT_EMAX, INDEF_M); this.push(1, EXT_EMAX, INDEF_M); }
       return;
     }
-    if (!this.empty(7)) { this.overflow(); return; }
+    if (!this.empty(7)) { this.overflow2(); return; }
     const p = this.top;
     const s = this.rs[p], e = this.re[p], m = this.rm[p];
-    const saved = R.exc;
     const out = T.fsin(s, e, m);
     if (this.stopped()) return;
     if (out) { this.sw |= C2; return; }
     const ss = R.s, se = R.e, sm = R.m, sup = R.up;
-    R.exc = saved;
     T.fcos(s, e, m);
     const cup = R.up;
     this.sw &= ~C2;

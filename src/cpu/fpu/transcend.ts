@@ -10,7 +10,7 @@
  * are therefore correctly rounded except in hard cases needing > 190 bits.
  */
 import {
-  R, IE, DE, ZE, EXT_BIAS, EXT_EMAX, J_BIT, Q_BIT,
+  R, IE, DE, ZE, PE, EXT_BIAS, EXT_EMAX, J_BIT, Q_BIT,
   C_ZERO, C_DENORMAL, C_INF, C_QNAN, C_SNAN, C_UNSUPPORTED,
   classify, roundExt, setIndefinite, setInf, setZero, setVal, propagateNaN, bitLen, isqrt,
 } from './softfloat.js';
@@ -41,13 +41,19 @@ function add(a: BF, b: BF): BF {
   if (a.m === 0n) return b;
   if (b.m === 0n) return a;
   const ma = mag(a), mb = mag(b);
-  if (ma - mb > P + 8) return a;
-  if (mb - ma > P + 8) return b;
+  if (ma - mb > P + 8) return sticky(a, b.s);
+  if (mb - ma > P + 8) return sticky(b, a.s);
   const e = Math.min(a.e, b.e);
   const A = a.m << BigInt(a.e - e), B = b.m << BigInt(b.e - e);
   const va = a.s ? -A : A, vb = b.s ? -B : B;
   const v = va + vb;
   return v < 0n ? bf(1, -v, e) : bf(0, v, e);
+}
+/** a plus a term far below its last bit, of sign s: keeps the direction for rounding. */
+function sticky(a: BF, s: number): BF {
+  const k = P + 10 - bitLen(a.m);
+  const A = a.m << BigInt(k);
+  return { s: a.s, m: s === a.s ? A | 1n : A - 1n, e: a.e - k };
 }
 function sub(a: BF, b: BF): BF { return add(a, neg(b)); }
 function sqrtBF(a: BF): BF {
@@ -64,7 +70,9 @@ function fromExt(s: number, e: number, m: bigint): BF { return bf(s, m, (e === 0
 /** Round a big-float to extended precision into R (sticky bit marks it inexact). */
 function packBF(a: BF, inexact: boolean): void {
   if (a.m === 0n) { setZero(a.s); return; }
-  roundExt(a.s, a.e - 2, (a.m << 2n) | (inexact ? 1n : 0n), 64);
+  // widen to well beyond 64 bits so the sticky bit sits far below the rounding point
+  const k = Math.max(2, P + 8 - bitLen(a.m));
+  roundExt(a.s, a.e - k, (a.m << BigInt(k)) | (inexact ? 1n : 0n), 64);
 }
 
 // ------------------------------------------------------------------ constants
@@ -94,6 +102,8 @@ const LN10_W = 3n * LN2_W + 2n * atanhInv(9n);
 const PI: BF = bfExact(0, PI_W, -W);
 const PIO2: BF = bfExact(0, PI_W, -W - 1);
 const PIO4: BF = bfExact(0, PI_W, -W - 2);
+/** pi/2 with pi truncated to 66 significant bits, as x87 hardware uses for FSIN/FCOS/FPTAN/FSINCOS reduction */
+const PIO2_66: BF = bfExact(0, PI_W >> BigInt(W - 64), -65);
 const LN2: BF = bf(0, LN2_W, -W);
 const INV_LN2: BF = div(ONE, bf(0, LN2_W, -W));
 const SQRT2_M = isqrt(1n << 127n); // sqrt(2) * 2^63
@@ -129,10 +139,10 @@ function screen1(s: number, e: number, m: bigint, c: number): boolean {
   return false;
 }
 
-function screen2(as: number, ae: number, am: bigint, ca: number, bs: number, be: number, bm: bigint, cb: number): boolean {
+function screen2(as: number, ae: number, am: bigint, ca: number, bs: number, be: number, bm: bigint, cb: number, de = true): boolean {
   if (ca === C_UNSUPPORTED || cb === C_UNSUPPORTED) { R.exc |= IE; setIndefinite(); return true; }
   if (ca >= C_QNAN || cb >= C_QNAN) { propagateNaN(as, ae, am, ca, bs, be, bm, cb); return true; }
-  if (ca === C_DENORMAL || cb === C_DENORMAL) R.exc |= DE;
+  if (de && (ca === C_DENORMAL || cb === C_DENORMAL)) R.exc |= DE;
   return false;
 }
 
@@ -142,12 +152,14 @@ let trigN = 0; // quadrant of the last reduction
 /** Reduce |x| modulo pi/2: returns r with |r| <= pi/4, quadrant in trigN. */
 function reduce(x: BF): BF {
   if (mag(x) <= -1 || sub(x, PIO4).s === 1) { trigN = 0; return x; }
-  const q = div(x, PIO2);
+  const q = div(x, PIO2_66);
   const h = add(q, bfExact(0, 1n, -1));
   const n = h.e >= 0 ? h.m << BigInt(h.e) : h.m >> BigInt(-h.e);
   trigN = Number(n & 3n);
-  const nPi = { s: 0, m: n * PIO2.m, e: PIO2.e };
-  return add(x, neg(nPi));
+  // exact: x and n * pi66/2 are both short binary numbers
+  const e = Math.min(x.e, PIO2_66.e);
+  const r = (x.m << BigInt(x.e - e)) - ((n * PIO2_66.m) << BigInt(PIO2_66.e - e));
+  return r < 0n ? bf(1, -r, e) : bf(0, r, e);
 }
 
 function sinKernel(r: BF): BF { // sin r
@@ -208,8 +220,12 @@ export function ftan(s: number, e: number, m: bigint): boolean {
   const k = trigScreen(s, e, m, false);
   if (k !== 0) return k === 2;
   const r = reduce(fromExt(0, e, m));
-  const sn = sinKernel(r), cs = cosKernel(r);
-  const v = (trigN & 1) ? neg(div(cs, sn)) : div(sn, cs);
+  let v: BF;
+  if (mag(r) < -P / 2 - 8) v = (trigN & 1) ? neg(div(ONE, r)) : sticky(r, r.s); // tan r = r + r^3/3: just above r
+  else {
+    const sn = sinKernel(r), cs = cosKernel(r);
+    v = (trigN & 1) ? neg(div(cs, sn)) : div(sn, cs);
+  }
   v.s ^= s;
   packBF(v, true);
   return false;
@@ -222,8 +238,12 @@ export function f2xm1(s: number, e: number, m: bigint): void {
   if (screen1(s, e, m, c)) return;
   if (c === C_ZERO) { setZero(s); return; }
   if (c === C_INF) { if (s) setVal(1, EXT_BIAS, J_BIT); else setInf(0); return; }
-  if (e === EXT_BIAS && m === J_BIT) { // ±1 → 1 or -0.5 exactly
+  if (e >= EXT_BIAS && !(e === EXT_BIAS && m === J_BIT)) { // |x| > 1: operand returned unchanged, PE (as the host does)
+    R.exc |= PE; setVal(s, e, m); return;
+  }
+  if (e === EXT_BIAS && m === J_BIT) { // ±1 → 1 or -0.5 (the host reports them inexact)
     if (s) setVal(1, EXT_BIAS - 1, J_BIT); else setVal(0, EXT_BIAS, J_BIT);
+    R.exc |= PE;
     return;
   }
   const y = mul(fromExt(s, e, m), LN2);
@@ -236,22 +256,23 @@ export function f2xm1(s: number, e: number, m: bigint): void {
   packBF(mul(y, sum), true);
 }
 
-/** log2 of a positive finite x; `exact` set when x is a power of two. */
+/** log2 of a positive value m * 2^x (m any length); `logExact` set when it is a power of two. */
 let logExact = false;
-function log2BF(e: number, m: bigint): BF {
-  let x = (e === 0 ? 1 : e) - EXT_BIAS - 63;
-  if (m < J_BIT) { const sh = 64 - bitLen(m); m <<= BigInt(sh); x -= sh; }
-  let E = x + 63;
-  logExact = m === J_BIT;
+function log2Of(m: bigint, x: number): BF {
+  const n = bitLen(m);
+  let E = x + n - 1; // value = (m / 2^(n-1)) * 2^E with the fraction in [1, 2)
+  logExact = m === 1n << BigInt(n - 1);
   if (logExact) return bf(E < 0 ? 1 : 0, BigInt(E < 0 ? -E : E), 0);
+  const one = 1n << BigInt(n - 1);
   let num: bigint, den: bigint;
-  if (m > SQRT2_M) { E += 1; num = m - (1n << 64n); den = m + (1n << 64n); }
-  else { num = m - J_BIT; den = m + J_BIT; }
+  if (m * m > (one * one) << 1n) { E += 1; num = m - (one << 1n); den = m + (one << 1n); }
+  else { num = m - one; den = m + one; }
   const u = div(bf(num < 0n ? 1 : 0, num < 0n ? -num : num, 0), bf(0, den, 0));
-  const lnT = mul(atanhSeries(u), bfExact(0, 2n, 0));
-  const l2 = mul(lnT, INV_LN2);
+  const l2 = mul(mul(atanhSeries(u), bfExact(0, 2n, 0)), INV_LN2);
   return E === 0 ? l2 : add(bf(E < 0 ? 1 : 0, BigInt(E < 0 ? -E : E), 0), l2);
 }
+function log2BF(e: number, m: bigint): BF { return log2Of(m, (e === 0 ? 1 : e) - EXT_BIAS - 63); }
+
 /** atanh(u) = u * sum u^(2k)/(2k+1) */
 function atanhSeries(u: BF): BF {
   const z = mul(u, u);
@@ -268,17 +289,15 @@ function atanhSeries(u: BF): BF {
 /** FYL2X: y * log2(x) into R. */
 export function fyl2x(ys: number, ye: number, ym: bigint, xs: number, xe: number, xm: bigint): void {
   const cy = classify(ye, ym), cx = classify(xe, xm);
-  if (screen2(ys, ye, ym, cy, xs, xe, xm, cx)) return;
+  if (screen2(ys, ye, ym, cy, xs, xe, xm, cx, false)) return;
   if (xs === 1 && cx !== C_ZERO) { R.exc |= IE; setIndefinite(); return; }
+  if ((cx === C_ZERO && cy === C_ZERO) || (cx === C_INF && cy === C_ZERO)) { R.exc |= IE; setIndefinite(); return; }
+  if (cx === C_DENORMAL || cy === C_DENORMAL) R.exc |= DE;
   if (cx === C_ZERO) {
-    if (cy === C_ZERO) { R.exc |= IE; setIndefinite(); return; }
     if (cy !== C_INF) R.exc |= ZE;
     setInf(ys ^ 1); return;
   }
-  if (cx === C_INF) {
-    if (cy === C_ZERO) { R.exc |= IE; setIndefinite(); return; }
-    setInf(ys); return;
-  }
+  if (cx === C_INF) { setInf(ys); return; }
   const isOne = xe === EXT_BIAS && xm === J_BIT;
   const below1 = xe < EXT_BIAS;
   if (cy === C_INF) {
@@ -293,23 +312,26 @@ export function fyl2x(ys: number, ye: number, ym: bigint, xs: number, xe: number
 /** FYL2XP1: y * log2(1 + x) into R. */
 export function fyl2xp1(ys: number, ye: number, ym: bigint, xs: number, xe: number, xm: bigint): void {
   const cy = classify(ye, ym), cx = classify(xe, xm);
-  if (screen2(ys, ye, ym, cy, xs, xe, xm, cx)) return;
-  if (cx === C_ZERO) {
-    if (cy === C_INF) { R.exc |= IE; setIndefinite(); return; }
-    setZero(ys ^ xs); return;
-  }
-  if (cx === C_INF) {
-    if (xs || cy === C_ZERO) { R.exc |= IE; setIndefinite(); return; }
-    setInf(ys); return;
-  }
+  if (screen2(ys, ye, ym, cy, xs, xe, xm, cx, false)) return;
+  if (cx === C_ZERO && cy === C_INF) { R.exc |= IE; setIndefinite(); return; }
+  if (cx === C_INF && (xs || cy === C_ZERO)) { R.exc |= IE; setIndefinite(); return; }
+  if (cx === C_DENORMAL || cy === C_DENORMAL) R.exc |= DE;
+  if (cx === C_ZERO || cy === C_ZERO) { setZero(ys ^ xs); return; }
   const x = fromExt(xs, xe, xm);
-  const onePlus = add(ONE, x);
-  if (onePlus.m === 0n || onePlus.s === 1) { R.exc |= IE; setIndefinite(); return; }
+  const onePlus = cx === C_INF ? ONE : add(ONE, x);
+  if (cx !== C_INF && (onePlus.s === 1 || onePlus.m === 0n)) { // 1 + x <= 0: the host returns x, inexact
+    R.exc |= PE; setVal(xs, xe, xm); return;
+  }
+  if (cx === C_INF) { setInf(ys); return; }
   if (cy === C_INF) { setInf(ys ^ xs); return; }
-  if (cy === C_ZERO) { setZero(ys ^ xs); return; }
-  // ln(1+x) = 2 atanh(x / (2 + x))
-  const u = div(x, add(bfExact(0, 2n, 0), x));
-  const l2 = mul(mul(atanhSeries(u), bfExact(0, 2n, 0)), INV_LN2);
+  let l2: BF;
+  if (mag(x) <= -2) {
+    // ln(1+x) = 2 atanh(x / (2 + x)), accurate for small x
+    const u = div(x, add(bfExact(0, 2n, 0), x));
+    l2 = mul(mul(atanhSeries(u), bfExact(0, 2n, 0)), INV_LN2);
+  } else {
+    l2 = log2Of(onePlus.m, onePlus.e);
+  }
   packBF(mul(fromExt(ys, ye, ym), l2), true);
 }
 

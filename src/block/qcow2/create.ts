@@ -205,8 +205,10 @@ async function layout(file: HostFile, dataFile: HostFile | null, p: Qcow2CreateP
   }
 
   let end = 0;
-  // With data_file_raw the guest-to-data-file mapping is set up front (as metadata preallocation).
-  if (p.prealloc !== 'off' || p.dataFileRaw) {
+  if (!dataFile && (p.prealloc === 'falloc' || p.prealloc === 'full') && l1Size > 0) {
+    end = await preallocateData(file, rc, h, l1, p);
+  } else if (p.prealloc !== 'off' || p.dataFileRaw) {
+    // With data_file_raw the guest-to-data-file mapping is set up front (as metadata preallocation).
     // Per L2 table: the table, then its data clusters (as qemu's preallocation allocates them).
     const l1dv = new DataView(l1.buffer);
     const totalClusters = Math.ceil(p.size / cs);
@@ -240,14 +242,95 @@ async function layout(file: HostFile, dataFile: HostFile | null, p: Qcow2CreateP
     await dataFile.truncate(p.size);
     if (p.size > 0) await writeZeroRange(dataFile, 0, Math.min(p.size, 4096));
     if (p.prealloc === 'full' || p.prealloc === 'falloc') await writeZeroRange(dataFile, 0, p.size);
-  } else if (p.prealloc !== 'off') {
-    if (end > file.size()) {
-      if (p.prealloc === 'full' || p.prealloc === 'falloc') {
-        const dataStart = Math.ceil(file.size() / cs) * cs;
-        await file.truncate(end);
-        await writeZeroRange(target, dataStart, end - dataStart);
-      } else await file.truncate(end);
+  } else if (p.prealloc === 'metadata') {
+    if (end > file.size()) await file.truncate(end);
+  }
+  void target;
+  await file.sync();
+}
+
+/**
+ * falloc/full preallocation laid out as qemu-img 7.2 does it (qcow2 truncate):
+ * a refcount area (missing refcount blocks, then a new refcount table) after
+ * the last used cluster, the data clusters contiguous after it (zero-filled),
+ * then the L2 tables from the free-cluster index (the old refcount table's
+ * cluster first, then after the data). Returns the end of the data area.
+ */
+async function preallocateData(file: HostFile, rc: Refcounts, h: Qcow2Header, l1: Uint8Array, p: Qcow2CreateParams): Promise<number> {
+  const cs = p.clusterSize;
+  const entryBytes = p.extendedL2 ? 16 : 8;
+  const l2Entries = cs / entryBytes;
+  let last = rc.hostEndCluster - 1;
+  while (last >= 0 && (await rc.get(last)) === 0) last--;
+  const startCluster = last + 1;
+  const dataClusters = Math.ceil(p.size / cs);
+  const additional = dataClusters + Math.ceil(dataClusters / l2Entries) + 1;
+  // qcow2_refcount_metadata_size: refcount blocks for everything, found by iteration.
+  const per = rc.perBlock;
+  let blocks = 0;
+  let table = 0;
+  let nTotal = 0;
+  for (;;) {
+    const lastN = nTotal;
+    blocks = Math.ceil((startCluster + additional + table + blocks) / per);
+    table = Math.ceil(blocks / (cs / 8));
+    nTotal = startCluster + additional + blocks + table;
+    if (nTotal === lastN) break;
+  }
+  const totalBlocks = blocks;
+  const tableEntries = Math.ceil(totalBlocks / (cs / 8)) * (cs / 8);
+  const tableClusters = (tableEntries * 8) / cs;
+  const newTable = new Uint8Array(tableEntries * 8);
+  const tdv = new DataView(newTable.buffer);
+  for (let i = 0; i < Math.min(rc.tableEntries, tableEntries); i++) setBe64(tdv, i * 8, rc.tableEntry(i));
+  const areaIndex = Math.floor(startCluster / per);
+  let missing = 0;
+  for (let i = areaIndex; i < totalBlocks; i++) if (rc.tableEntry(i) === 0) missing++;
+  const tableCluster = startCluster + missing;
+  const endCluster = tableCluster + tableClusters;
+  let blockCluster = startCluster;
+  const newBlocks: number[] = [];
+  for (let i = areaIndex; i < totalBlocks; i++) {
+    if (rc.tableEntry(i) === 0) {
+      setBe64(tdv, i * 8, blockCluster * cs);
+      newBlocks.push(blockCluster);
+      blockCluster++;
     }
   }
-  await file.sync();
+  const oldTableOffset = rc.tableOffset;
+  const oldTableClusters = rc.tableClusters;
+  rc.replaceTable(tableCluster * cs, tableClusters, newTable, newBlocks.map((c) => c * cs));
+  rc.hostEndCluster = Math.max(rc.hostEndCluster, endCluster);
+  for (let c = startCluster; c < endCluster; c++) await rc.set(c, 1);
+  await rc.flushBlocks();
+  await file.write(tableCluster * cs, newTable);
+  h.refcountTableOffset = tableCluster * cs;
+  h.refcountTableClusters = tableClusters;
+  for (let c = 0; c < oldTableClusters; c++) await rc.add(oldTableOffset / cs + c, -1);
+  // The data area, contiguous and zero-filled.
+  const dataStart = endCluster * cs;
+  for (let c = 0; c < dataClusters; c++) await rc.set(endCluster + c, 1);
+  rc.hostEndCluster = Math.max(rc.hostEndCluster, endCluster + dataClusters);
+  const dataEnd = dataStart + dataClusters * cs;
+  if (dataEnd > file.size()) await file.truncate(dataEnd);
+  await writeZeroRange(file, dataStart, dataEnd - dataStart);
+  // Link the L2 entries; L2 tables come from the ordinary allocator.
+  const l1dv = new DataView(l1.buffer);
+  for (let l1i = 0; l1i * l2Entries < dataClusters; l1i++) {
+    const l2off = await rc.alloc(1);
+    setBe64(l1dv, l1i * 8, l2off);
+    l1dv.setUint32(l1i * 8, l1dv.getUint32(l1i * 8) | 0x80000000);
+    const l2 = new Uint8Array(cs);
+    const l2dv = new DataView(l2.buffer);
+    const first = l1i * l2Entries;
+    const n = Math.min(l2Entries, dataClusters - first);
+    for (let k = 0; k < n; k++) {
+      const host = dataStart + (first + k) * cs;
+      const at = k * entryBytes;
+      setBe64(l2dv, at, host);
+      l2dv.setUint32(at, l2dv.getUint32(at) | 0x80000000);
+    }
+    await file.write(l2off, l2);
+  }
+  return dataEnd;
 }

@@ -335,6 +335,21 @@ export class Refcounts {
     this.freeByteOffset = v % this.cs === 0 ? 0 : v;
   }
 
+  /**
+   * Switch to a new in-memory refcount table at `offset` (the caller writes it);
+   * `newBlocks` are block offsets that start out empty (not read from disk).
+   */
+  replaceTable(offset: number, clusters: number, table: Uint8Array, newBlocks: number[]): void {
+    this.table = table;
+    this.tdv = new DataView(table.buffer, table.byteOffset, table.byteLength);
+    this.tableOffset = offset;
+    this.tableClusters = clusters;
+    for (const off of newBlocks) {
+      const buf = new Uint8Array(this.cs);
+      this.cache.set(off, { buf, dv: new DataView(buf.buffer), dirty: true });
+    }
+  }
+
   /** Drop cached blocks (after the structures were rebuilt on disk). */
   async reload(offset: number, clusters: number): Promise<void> {
     this.cache.clear();

@@ -40,7 +40,17 @@ export class Registers {
   /** EFLAGS except the six arithmetic flags while `lop` is not L_NONE. */
   flags = 2;
   lop = L_NONE;
-  la = 0; lb = 0; lres = 0; lmask = 0; lsign = 0;
+  /**
+   * Lazy-flag operands live in an Int32Array: full 32-bit values stored in
+   * plain fields would leave V8's 31-bit Smi range and be boxed as doubles.
+   */
+  readonly lf = new Int32Array(8);
+  get la(): number { return this.lf[0]!; } set la(v: number) { this.lf[0] = v; }
+  get lb(): number { return this.lf[1]!; } set lb(v: number) { this.lf[1] = v; }
+  get lres(): number { return this.lf[2]!; } set lres(v: number) { this.lf[2] = v; }
+  get lmask(): number { return this.lf[3]!; } set lmask(v: number) { this.lf[3] = v; }
+  get lsign(): number { return this.lf[4]!; } set lsign(v: number) { this.lf[4] = v; }
+  get lcin(): number { return this.lf[5]!; } set lcin(v: number) { this.lf[5] = v; }
 
   // segment registers: selector, base, limit, access rights (descriptor bits 8..23 of the high dword)
   readonly segSel = new Uint16Array(6);
@@ -71,8 +81,6 @@ export class Registers {
       default: return 0;
     }
   }
-  lcin = 0;
-
   getOF(): boolean {
     switch (this.lop) {
       case L_NONE: case L_SHF: return (this.flags & OF) !== 0;

@@ -243,11 +243,17 @@ export class Fpu {
     R.oeMasked = (this.cw & OE) !== 0;
     R.ueMasked = (this.cw & UE) !== 0;
     const isMem = (modrm >> 6) !== 3;
+    const reg = (modrm >> 3) & 7;
+    eflags = this.dispatch(op, modrm, reg, isMem, lin, mode, eflags);
+    // pointers are recorded only once the instruction has completed (a fault leaves them alone)
     if (!Fpu.isControl(op, modrm)) {
       this.fip = this.nEip; this.fcs = this.nCs; this.fop = this.nOp;
       if (isMem) { this.fdp = this.nDp; this.fds = this.nDs; }
     }
-    const reg = (modrm >> 3) & 7;
+    return eflags;
+  }
+
+  private dispatch(op: number, modrm: number, reg: number, isMem: boolean, lin: number, mode: number, eflags: number): number {
     if (isMem) {
       switch (op) {
         case 0xd8: this.loadMemF32(lin); this.arithMem(reg); break;
@@ -871,7 +877,9 @@ export class Fpu {
   /** Load from an environment image: CW, SW (with TOP), tag word (only empty/non-empty kept). */
   setEnvironment(cw: number, sw: number, tw: number): void {
     this.cw = (cw & 0x1f3f) | 0x40;
-    this.sw = sw & ~0x3800;
+    this.sw = sw & 0x477f;
+    // ES (and B, which mirrors it) follow the loaded flags and masks, as on the host
+    if ((this.sw & ~this.cw & 0x3f) !== 0) this.sw |= ES_B;
     this.top = (sw >> 11) & 7;
     for (let i = 0; i < 8; i++) {
       if (((tw >> (2 * i)) & 3) === TAG_EMPTY) this.tags[i] = TAG_EMPTY;
@@ -949,7 +957,8 @@ export class Fpu {
     for (let i = 0; i < 128; i++) xmm[i] = h.read8(lin + 160 + i);
     // commit
     this.cw = (cw & 0x1f3f) | 0x40;
-    this.sw = sw & ~0x3800;
+    this.sw = sw & 0x477f;
+    if ((this.sw & ~this.cw & 0x3f) !== 0) this.sw |= ES_B;
     this.top = (sw >> 11) & 7;
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7;

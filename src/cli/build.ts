@@ -280,6 +280,7 @@ export class Builder {
         return;
       case 'qmp':
       case 'qmp-pretty':
+        if (a === 'none') throw new CliError("'none' is not a valid char driver");
         this.monitorSpecs.push({ spec: a, mode: 'control', pretty: it.name === 'qmp-pretty', where: it.where });
         return;
       case 'mon': {
@@ -293,6 +294,7 @@ export class Builder {
         return;
       }
       case 'debugcon':
+        if (a === 'none') throw new CliError("'none' is not a valid char driver");
         this.debugconSpecs.push({ spec: a, where: it.where });
         return;
       case 'vga':
@@ -389,10 +391,19 @@ export class Builder {
       }
       case 'S': this.flags.startPaused = true; return;
       case 's': this.gdb = 'tcp::1234'; return;
-      case 'gdb': this.gdb = a === 'none' ? null : a; return;
+      case 'gdb':
+        if (a === 'none') this.gdb = null;
+        else if (/^\d+$/.test(a)) {
+          if (Number(a) === 0 || Number(a) > 65535) throw new CliError(`'${a}' is not a valid char driver`);
+          this.gdb = `tcp::${a}`;
+        } else {
+          chardevFromLegacy('gdb', a);
+          this.gdb = a;
+        }
+        return;
       case 'd': {
         const items = a.split(',');
-        if (items.includes('help') || items.includes('?')) throw new HelpRequest(logHelp());
+        if (items.includes('help') || items.includes('?')) throw new HelpRequest(logHelp(), 1); // QEMU 7.2 exits 1 here too
         for (const x of items) {
           if (!LOG_ITEMS.some(([n]) => n === x) && !x.startsWith('trace:')) throw new HelpRequest(logHelp(), 1);
         }
@@ -412,9 +423,6 @@ export class Builder {
       case 'usb': this.usb = true; return;
       case 'usbdevice':
         this.usb = true;
-        if (!/^(tablet|mouse|keyboard|braille|wacom-tablet|disk:.+|host:.+|serial:.+|net:.+)$/.test(a)) {
-          throw new CliError(`could not add USB device '${a}'`);
-        }
         this.usbDevices.push(a);
         return;
       case 'loadvm': this.loadvm = a; return;
@@ -427,6 +435,7 @@ export class Builder {
         return;
       }
       case 'global': {
+        if (!a.includes('=')) throw new CliError(`Invalid parameter '${a}'`);
         const o = this.opts(it);
         let driver: string, property: string, value: string;
         if (o.has('driver') || o.has('property')) {
@@ -474,7 +483,7 @@ export class Builder {
         this.hdachs = a;
         return;
       case 'echr':
-        if (parseUint(a) === null && a.length !== 1) throw new CliError('Bad argument to echr');
+        // QEMU takes any text here (a number or a character); nothing for the description.
         return;
       case 'writeconfig':
         // Handled by the caller (needs the parsed option groups); nothing to map here.
@@ -731,6 +740,10 @@ export class Builder {
         if (n.kind === 'nic') {
           defaultNet = false;
           if (type === 'none') return;
+          if (type === '') {
+            o.entries = o.entries.filter((e) => e.key !== 'type');
+            o.entries.unshift({ key: 'type', value: 'user' });
+          }
           const model = checkNicModel(o.get('model') ?? mt.defaultNic, n.where);
           const id = `__org.qemu.nic${nicCount++}`;
           netdevs.push(netdevFromOpts(o, id, ['model', 'mac']));
@@ -1019,11 +1032,10 @@ export class Builder {
 
   private resolveMachine(): MachineType {
     const name = this.machineOpts.get('type');
-    if (name === undefined || name === '') return defaultMachine();
-    const r = findMachine(name);
+    const r: ReturnType<typeof findMachine> = name === undefined || name === '' ? { ok: true, type: defaultMachine() } : findMachine(name);
     if (!r.ok) {
       if (r.notYet) {
-        throw CliError.bare(`machine type '${name}' is not supported by qemu-ts yet`, 'Use -machine help to list supported machines (pc, isapc)');
+        throw CliError.bare(`machine type '${name!}' is not supported by qemu-ts yet`, 'Use -machine help to list supported machines (pc, isapc)');
       }
       throw CliError.bare('unsupported machine type', 'Use -machine help to list supported machines');
     }
@@ -1169,11 +1181,14 @@ export class Builder {
 
   private resolveBoot(): MachineDescription['boot'] {
     const o = this.bootOpts;
+    let pcInvalid: string | null = null;
     const checkOrder = (s: string): string => {
       const seen = new Set<string>();
       for (const c of s) {
         if (c < 'a' || c > 'p') throw CliError.bare(`Invalid boot device '${c}'`);
         if (seen.has(c)) throw CliError.bare(`Boot device '${c}' was given twice`);
+        // The PC firmware boots floppy (a, b), disk (c), CD-ROM (d) and network (n) only.
+        if (!'abcdn'.includes(c)) pcInvalid ??= c;
         seen.add(c);
       }
       return s;
@@ -1199,7 +1214,7 @@ export class Builder {
         throw CliError.bare(`Parameter 'boot.${k}' expects integer`);
       }
     };
-    return {
+    const result = {
       order: order !== undefined ? checkOrder(order) : 'cad',
       once: once !== undefined ? checkOrder(once) : null,
       menu: menu !== undefined ? boolOf(menu, 'menu') : null,
@@ -1208,6 +1223,8 @@ export class Builder {
       rebootTimeoutMs: rt !== undefined ? intOf(rt, 'reboot-timeout') : -1,
       strict: strict !== undefined ? boolOf(strict, 'strict') : false,
     };
+    if (pcInvalid !== null) throw CliError.bare(`Invalid boot device for PC: '${pcInvalid}'`);
+    return result;
   }
 
   private resolveDrives(mt: MachineType): DriveInfo[] {

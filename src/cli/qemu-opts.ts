@@ -17,7 +17,7 @@ export interface OptsEntry {
 }
 
 export class QemuOpts {
-  readonly entries: OptsEntry[] = [];
+  entries: OptsEntry[] = [];
   /** `help` or `?` appeared as an element. */
   help = false;
   /** The original text, for messages. */

@@ -55,6 +55,7 @@ const LINES: string[][] = [
   ['-cpu', '486', '-M', 'isapc', '-m', '16', '-net', 'nic', '-net', 'user', '-vga', 'cirrus'],
   ['-kernel', 'bzImage', '-append', 'console=ttyS0', '-nographic', '-no-reboot'],
   ['-nographic', '-monitor', 'none', '-serial', 'stdio'],
+  ['-nic', 'id=x', '-global', 'foo.bar=1', '-echr', '0x14', '-usbdevice', 'tablet', '-boot', 'n'],
   ['-serial', 'mon:stdio', '-drive', 'file=xp.img,if=virtio,format=raw'],
   // rejected by both
   ['-m', '1024X'],
@@ -85,6 +86,11 @@ const LINES: string[][] = [
   ['-usbdevice', 'tablet', '-M', 'isapc'],
   ['-pidfile', '/nonexistent/dir/x.pid'],
   ['-D', '/nonexistent/x.log'],
+  ['-boot', 'on'],
+  ['-M', 'a=b'],
+  ['-global', 'xp.img'],
+  ['-debugcon', 'none'],
+  ['-d', 'help'],
 ];
 
 describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
@@ -98,7 +104,7 @@ describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
     const mismatches = results.filter((r) => r.qemu !== r.ours);
     expect(mismatches).toEqual([]);
     // Both sides really exercised: some accepted, some rejected.
-    expect(results.filter((r) => r.qemu).length).toBe(13);
+    expect(results.filter((r) => r.qemu).length).toBe(14);
   });
 
   it('legacy spellings QEMU 7.2 removed: QEMU rejects them, qemu-ts maps them with a warning', async () => {

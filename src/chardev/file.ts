@@ -1,10 +1,10 @@
 /**
  * `file` backend: output to a file (truncated unless append=on), optional
- * input from `input-path`. Writes are synchronous so nothing is lost if the
- * emulator dies.
+ * input from `input-path`. Writes are gathered per CPU time slice and written
+ * synchronously, so little is lost if the emulator dies.
  */
 import * as fs from 'node:fs';
-import { CharBackend } from './types.js';
+import { CharBackend, WriteCoalescer } from './types.js';
 
 export class FileChar implements CharBackend {
   private fd: number;
@@ -23,11 +23,13 @@ export class FileChar implements CharBackend {
     }
   }
 
-  write(data: Uint8Array): void {
+  private readonly out = new WriteCoalescer((data) => {
     if (this.fd < 0) return;
     let off = 0;
     while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
-  }
+  });
+
+  write(data: Uint8Array): void { if (this.fd >= 0) this.out.push(data); }
 
   onInput(cb: (data: Uint8Array) => void): void {
     this.cb = cb;
@@ -40,6 +42,7 @@ export class FileChar implements CharBackend {
 
   async close(): Promise<void> {
     if (this.inStream) this.inStream.destroy();
+    this.out.flush();
     if (this.fd >= 0) { fs.closeSync(this.fd); this.fd = -1; }
   }
 }

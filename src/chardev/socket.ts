@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { describe } from './file.js';
-import { CharBackend, MAX_BUFFERED } from './types.js';
+import { CharBackend, MAX_BUFFERED, WriteCoalescer } from './types.js';
 
 export interface SocketOptions {
   host?: string; port?: number; path?: string;
@@ -154,16 +154,19 @@ export class SocketChar implements CharBackend {
   /** Is a peer connected? */
   get connected(): boolean { return this.conn !== null; }
 
-  write(data: Uint8Array): void {
+  private readonly out = new WriteCoalescer((data) => {
     const c = this.conn;
     if (!c || c.writableLength > MAX_BUFFERED) return;
-    c.write(this.o.telnet ? telnetEscape(data) : Buffer.from(data));
-  }
+    c.write(this.o.telnet ? telnetEscape(data) : Buffer.from(data.buffer, data.byteOffset, data.length));
+  });
+
+  write(data: Uint8Array): void { if (this.conn) this.out.push(data); }
 
   onInput(cb: (data: Uint8Array) => void): void { this.cb = cb; }
   onBreak(cb: () => void): void { this.breakCb = cb; }
 
   async close(): Promise<void> {
+    this.out.flush();
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     if (this.conn) { this.conn.destroy(); this.conn = null; }

@@ -3,7 +3,7 @@
  * to raw mode (restored on close and at process exit). With signal=on (the
  * default) Ctrl-C still interrupts the emulator, as with QEMU's ISIG.
  */
-import { CharBackend, MAX_BUFFERED } from './types.js';
+import { CharBackend, MAX_BUFFERED, WriteCoalescer } from './types.js';
 
 export interface StdioStreams {
   stdin: NodeJS.ReadStream | NodeJS.ReadableStream;
@@ -40,11 +40,14 @@ export class StdioChar implements CharBackend {
     if (this.cb) this.cb(new Uint8Array(d.buffer, d.byteOffset, d.length));
   }
 
-  write(data: Uint8Array): void {
-    if (this.closed) return;
+  private readonly out = new WriteCoalescer((d) => {
     const out = this.io.stdout;
     if ((out.writableLength ?? 0) > MAX_BUFFERED) return;
-    out.write(Buffer.from(data));
+    out.write(Buffer.from(d.buffer, d.byteOffset, d.length));
+  });
+
+  write(data: Uint8Array): void {
+    if (!this.closed) this.out.push(data);
   }
 
   onInput(cb: (data: Uint8Array) => void): void {
@@ -66,6 +69,7 @@ export class StdioChar implements CharBackend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.out.flush();
     this.closed = true;
     this.io.stdin.removeListener('data', this.onData);
     this.io.stdin.pause();

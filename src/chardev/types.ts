@@ -17,6 +17,41 @@ export interface CharBackend {
 /** Most bytes a backend holds for a slow or absent reader before it drops output. */
 export const MAX_BUFFERED = 1 << 20;
 
+/**
+ * Gathers the small writes a device makes (a UART sends one byte at a time)
+ * and hands them to `sink` as one chunk when the current job ends, so a
+ * guest printing a lot costs one host write per CPU time slice, not one per
+ * byte. At most `limit` bytes wait; beyond that output is dropped.
+ */
+export class WriteCoalescer {
+  private buf = new Uint8Array(4096);
+  private len = 0;
+  private scheduled = false;
+  constructor(private readonly sink: (data: Uint8Array) => void, private readonly limit = MAX_BUFFERED) {}
+
+  push(data: Uint8Array): void {
+    const need = this.len + data.length;
+    if (need > this.limit) return;
+    if (need > this.buf.length) {
+      const nb = new Uint8Array(Math.min(this.limit, Math.max(need, this.buf.length * 2)));
+      nb.set(this.buf.subarray(0, this.len));
+      this.buf = nb;
+    }
+    this.buf.set(data, this.len);
+    this.len = need;
+    if (!this.scheduled) { this.scheduled = true; queueMicrotask(() => this.flush()); }
+  }
+
+  /** Hand over what is pending now. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.len === 0) return;
+    const out = this.buf.slice(0, this.len);
+    this.len = 0;
+    this.sink(out);
+  }
+}
+
 /** A backend that drops output and never produces input (`null`, `none`). */
 export class NullChar implements CharBackend {
   write(_data: Uint8Array): void {}

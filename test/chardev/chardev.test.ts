@@ -260,7 +260,8 @@ describe('stdio backend', () => {
     c.onInput((d) => got.push(...d));
     stdin.write('hi');
     await until(() => got.length === 2);
-    c.write(enc('out'));
+    c.write(enc('o')); c.write(enc('ut'));
+    await Promise.resolve(); // writes are gathered until the current job ends
     expect(stdout.read().toString()).toBe('out');
     stdin.write('\x03');
     await until(() => ints === 1);
@@ -279,5 +280,22 @@ describe('stdio backend', () => {
     expect(got).toEqual([3]);
     expect(ints).toBe(0);
     await c.close();
+  });
+});
+
+describe('write coalescing', () => {
+  it('hands one chunk per job to the sink, bounded, and flushes on demand', async () => {
+    const { WriteCoalescer } = await import('../../src/chardev/types.js');
+    const got: string[] = [];
+    const w = new WriteCoalescer((d) => got.push(Buffer.from(d).toString()), 10);
+    for (const ch of 'hello') w.push(enc(ch));
+    expect(got).toEqual([]);
+    await Promise.resolve();
+    expect(got).toEqual(['hello']);
+    w.push(enc('0123456789')); w.push(enc('dropped'));
+    w.flush();
+    expect(got).toEqual(['hello', '0123456789']);
+    await Promise.resolve();
+    expect(got.length).toBe(2);
   });
 });

@@ -80,6 +80,141 @@ pm32:
   and eax, 0x40
   PHEX eax
 
+  TEST "enter"
+  mov ebp, 0x8800
+  mov dword [0x8800-4], 0x11111111
+  mov dword [0x8800-8], 0x22222222
+  mov esi, esp
+  enter 0x10, 3
+  mov eax, esi
+  sub eax, esp
+  PHEX eax                   ; bytes used: 4 (EBP) + 8 (2 outer frame pointers) + 4 (new frame) + 16
+  PHEX ebp
+  PHEX [esp+16]              ; copied frame pointers and the new one
+  PHEX [esp+20]
+  PHEX [esp+24]
+  PHEX [esp+28]
+  leave
+  mov eax, esi
+  sub eax, esp
+  PHEX eax
+  PHEX ebp
+  o16 enter 4, 1             ; 16-bit frame on a 32-bit stack
+  mov eax, esi
+  sub eax, esp
+  PHEX eax
+  movzx eax, word [esp+4]
+  PHEX eax
+  o16 leave
+  mov eax, esi
+  sub eax, esp
+  PHEX eax
+
+  TEST "strings"
+  mov edi, 0x3000
+  mov ecx, 16
+  mov eax, 0x01020304
+  cld
+  rep stosd
+  mov esi, 0x3000
+  mov edi, 0x3100
+  mov ecx, 7
+  rep movsw
+  PHEX ecx
+  PHEX esi
+  PHEX edi
+  mov edi, 0x3000
+  mov ecx, 64
+  mov al, 1
+  repne scasb
+  PHEX ecx
+  PHEX edi
+  mov esi, 0x3000
+  mov edi, 0x3100
+  mov ecx, 32
+  repe cmpsb
+  PHEX ecx
+  pushfd
+  pop eax
+  and eax, 0x8d5
+  PHEX eax
+  std
+  mov esi, 0x3003
+  lodsb
+  PHEX eax
+  PHEX esi
+  cld
+  a16 mov si, 0x3000 & 0xffff
+  mov ecx, 2
+  a16 rep lodsw              ; 16-bit addressing: SI/CX
+  PHEX esi
+  PHEX ecx
+
+  TEST "cx8"
+  mov dword [0x3200], 0x11112222
+  mov dword [0x3204], 0x33334444
+  mov eax, 0x11112222
+  mov edx, 0x33334444
+  mov ebx, 0xaaaabbbb
+  mov ecx, 0xccccdddd
+  lock cmpxchg8b [0x3200]
+  pushfd
+  pop esi
+  and esi, 0x40
+  PHEX esi
+  PHEX [0x3200]
+  PHEX [0x3204]
+  cmpxchg8b [0x3200]         ; now unequal: EDX:EAX loaded
+  pushfd
+  pop esi
+  and esi, 0x40
+  PHEX esi
+  PHEX eax
+  PHEX edx
+
+  TEST "bitstr"
+  mov dword [0x3300], 0
+  mov dword [0x3304], 0
+  mov dword [0x32fc], 0
+  mov eax, 37
+  bts [0x3300], eax          ; bit 37: dword at +4, bit 5
+  mov eax, -3
+  bts [0x3300], eax          ; bit -3: dword at -4, bit 29
+  PHEX [0x3304]
+  PHEX [0x32fc]
+  mov eax, 37
+  btr [0x3300], eax
+  setc al
+  movzx eax, al
+  PHEX eax
+  mov ax, -1
+  bt word [0x3300], ax       ; 16-bit: word at -2, bit 15
+  setc al
+  movzx eax, al
+  PHEX eax
+
+  TEST "memrmw"
+  mov dword [0x3400], 10
+  mov eax, 5
+  lock xadd [0x3400], eax
+  PHEX eax
+  PHEX [0x3400]
+  mov dword [0x3404], 0x80000001
+  mov cl, 4
+  shld [0x3404], eax, cl
+  PHEX [0x3404]
+  mov ebx, 0x3410
+  mov byte [0x3415], 0x77
+  mov al, 5
+  xlatb
+  movzx eax, al
+  PHEX eax
+  mov dword [0x3420], 0x1234
+  lock neg dword [0x3420]
+  PHEX [0x3420]
+  lock not word [0x3420]
+  PHEX [0x3420]
+
   TEST "jmpdata"
   RESUME_AT .j1
   jmp SEL_DATA:0             ; #GP(0x10)

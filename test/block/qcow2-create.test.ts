@@ -106,6 +106,17 @@ describe('qcow2 create is byte-identical to qemu-img 7.2', () => {
     expect(i['backing-filename-format']).toBe('qcow2');
   });
 
+  for (const o of ['compat=0.10', 'extended_l2=on,preallocation=metadata', 'extended_l2=on,preallocation=full', 'cluster_size=4k,refcount_bits=8']) {
+    it(`with a backing file and ${o}`, async () => {
+      const r = qemuImg(['create', '-q', '-f', 'qcow2', '-o', o, '-b', 'base.qcow2', '-F', 'qcow2', `refb-${o}.qcow2`], t.dir);
+      expect(r.stderr).toBe('');
+      const m = new Map<string, string>([['backing_file', 'base.qcow2'], ['backing_fmt', 'qcow2']]);
+      for (const kv of o.split(',')) m.set(kv.split('=')[0]!, kv.split('=')[1]!);
+      await createImage('qcow2', t.path(`ourb-${o}.qcow2`), null, m);
+      expect(cmp(t.path(`refb-${o}.qcow2`), t.path(`ourb-${o}.qcow2`))).toBe('');
+    });
+  }
+
   it('512-byte clusters with a backing file drop the feature table', async () => {
     qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=512', '-b', 'base.qcow2', '-F', 'qcow2', 'refc.qcow2'], t.dir);
     await createImage('qcow2', t.path('ourc.qcow2'), null, new Map([['backing_file', 'base.qcow2'], ['backing_fmt', 'qcow2'], ['cluster_size', '512']]));

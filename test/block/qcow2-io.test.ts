@@ -205,3 +205,27 @@ describe('our writes read back through qemu-io', () => {
     }
   });
 });
+
+describe('corrupt mappings fail cleanly', () => {
+  it('unaligned L1 or L2 offsets give Input/output error, not garbage', async () => {
+    const f = t.path('bad.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', f, '4M']);
+    qemuIo(f, ['write -P 1 0 128k']);
+    const b = readFileSync(f);
+    b.writeBigUInt64BE(0x8000000000050200n, 0x40000);
+    writeFileSync(f, b);
+    const real = qemuImg(['convert', '-O', 'raw', f, t.path('bad.raw')]);
+    expect(real.stderr).toContain('Input/output error');
+    const n = await openImage(f, { readOnly: true });
+    await expect(n.read(0, new Uint8Array(512))).rejects.toThrow('Input/output error');
+    const ok = new Uint8Array(512);
+    await n.read(65536, ok);
+    expect(ok[0]).toBe(1);
+    await n.close();
+    b.writeBigUInt64BE(0x8000000000040200n, 0x30000);
+    writeFileSync(f, b);
+    const n2 = await openImage(f, { readOnly: true });
+    await expect(n2.read(0, new Uint8Array(512))).rejects.toThrow('Input/output error');
+    await n2.close();
+  });
+});

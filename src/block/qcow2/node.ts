@@ -226,9 +226,11 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     const inTable = off - l1i * span;
     const l2off = this.l1Offset(l1i);
     if (l2off === 0) return { kind: KIND_UNALLOC, len: Math.min(maxLen, span - inTable), host: 0, csize: 0 };
+    if (l2off % cs !== 0) throw new BlockError('Input/output error'); // corrupt L1 entry
     const t = await this.getL2(l2off);
     const i = Math.floor(inTable / cs);
     const first = this.classify(t, i, off % cs);
+    if (first.kind === KIND_DATA && (first.host - (off % cs)) % cs !== 0) throw new BlockError('Input/output error');
     let len = first.len;
     let endRel = (off % cs) + len;
     let j = i;
@@ -396,6 +398,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   async l2ForWrite(l1i: number): Promise<{ t: L2Table; off: number }> {
     const hi = this.l1Hi(l1i);
     const old = this.l1Offset(l1i);
+    if (old % this.cs !== 0) throw new BlockError('Input/output error');
     if (old !== 0 && hi & COPIED_HI) return { t: await this.getL2(old), off: old };
     const off = await this.rc.alloc(1);
     const buf = new Uint8Array(this.cs);

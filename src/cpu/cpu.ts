@@ -719,18 +719,27 @@ export class Cpu extends Protect implements FpuHost {
     if (t.cpu) t.log(this.dumpRegs());
   }
 
+  /** Register dump in the layout of QEMU's `info registers` / `-d cpu` (32-bit). */
   dumpRegs(): string {
     const h = (v: number, n = 8): string => (v >>> 0).toString(16).padStart(n, '0');
     const r = this.r32;
+    const fl = this.getFlags();
+    const fc = (bit: number, c: string): string => ((fl & bit) !== 0 ? c : '-');
     const lines = [
       `EAX=${h(r[0]!)} EBX=${h(r[3]!)} ECX=${h(r[1]!)} EDX=${h(r[2]!)}`,
       `ESI=${h(r[6]!)} EDI=${h(r[7]!)} EBP=${h(r[5]!)} ESP=${h(r[4]!)}`,
-      `EIP=${h(this.eip)} EFL=${h(this.getFlags())} CPL=${this.cpl}`,
+      `EIP=${h(this.eip)} EFL=${h(fl)} [${fc(DF, 'D')}${fc(OF, 'O')}${fc(SF, 'S')}${fc(ZF, 'Z')}${fc(AF, 'A')}${fc(PF, 'P')}${fc(CF, 'C')}] CPL=${this.cpl} II=${this.inhibit !== 0 ? 1 : 0} A20=${this.a20 ? 1 : 0} SMM=0 HLT=${this.halted ? 1 : 0}`,
     ];
     for (let s = 0; s < 6; s++) {
       lines.push(`${SEG_NAMES[s]!.toUpperCase()} =${h(this.segSel[s]!, 4)} ${h(this.segBase[s]!)} ${h(this.segLimit[s]!)} ${h(this.segAR[s]! << 8)}`);
     }
+    lines.push(`LDT=${h(this.ldtSel, 4)} ${h(this.ldtBase)} ${h(this.ldtLimit)} 00008200`);
+    lines.push(`TR =${h(this.trSel, 4)} ${h(this.trBase)} ${h(this.trLimit)} ${h((0x80 | this.trType) << 8)}`);
+    lines.push(`GDT=     ${h(this.gdtBase)} ${h(this.gdtLimit)}`);
+    lines.push(`IDT=     ${h(this.idtBase)} ${h(this.idtLimit)}`);
     lines.push(`CR0=${h(this.cr0)} CR2=${h(this.cr2)} CR3=${h(this.cr3)} CR4=${h(this.cr4)}`);
+    lines.push(`DR0=${h(this.dr[0]!)} DR1=${h(this.dr[1]!)} DR2=${h(this.dr[2]!)} DR3=${h(this.dr[3]!)}`);
+    lines.push(`DR6=${h(this.dr[6]! | 0xffff0ff0)} DR7=${h(this.dr[7]! | 0x400)}`);
     return lines.join('\n');
   }
 

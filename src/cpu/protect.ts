@@ -201,7 +201,7 @@ export class Protect extends Mmu {
    */
   deliver(vec: number, kind: number, err: number, retEip: number): void {
     this.lastVector = vec;
-    if (this.trace.int) this.trace.log(`int 0x${vec.toString(16)} kind=${kind} err=${err} at ${this.segSel[CS]!.toString(16)}:${(retEip >>> 0).toString(16)}`);
+    if (this.trace.int) this.traceInt(vec, kind, err, retEip);
     if ((this.cr0 & CR0_PE) === 0) {
       if (vec * 4 + 3 > this.idtLimit) this.fault(EX_GP, 0);
       const lin = (this.idtBase + vec * 4) | 0;
@@ -281,6 +281,18 @@ export class Protect extends Mmu {
     this.eip = off;
     this.flags &= ~(TF | NT | RF | VM);
     if ((type & 1) === 0) this.flags &= ~IF;
+  }
+
+  private intCount = 0;
+  /** `-d int` line in QEMU's format. */
+  private traceInt(vec: number, kind: number, err: number, retEip: number): void {
+    const h = (v: number, n: number): string => (v >>> 0).toString(16).padStart(n, '0');
+    if (kind === INT_HW) this.trace.log(`Servicing hardware INT=0x${h(vec, 2)}`);
+    let line = `${String(this.intCount++).padStart(6)}: v=${h(vec, 2)} e=${h(err < 0 ? 0 : err, 4)} i=${kind === INT_SOFT ? 1 : 0} cpl=${this.cpl} ` +
+      `IP=${h(this.segSel[CS]!, 4)}:${h(retEip, 8)} pc=${h(this.segBase[CS]! + retEip, 8)} SP=${h(this.segSel[SS]!, 4)}:${h(this.r32[4]!, 8)}`;
+    if (vec === 14 && kind === INT_EXC) line += ` CR2=${h(this.cr2, 8)}`;
+    else line += ` env->regs[R_EAX]=${h(this.r32[0]!, 8)}`;
+    this.trace.log(line);
   }
 
   // ---- far transfers ----

@@ -16,10 +16,12 @@ export class Progress {
   private started = 0;
   private bytes = 0;
 
-  private constructor(private readonly io: IO, private readonly enabled: boolean, private readonly label: string) {}
+  private constructor(private readonly io: IO, private readonly enabled: boolean, private readonly label: string,
+    private readonly minSkip: number) {}
 
-  static async start(io: IO, enabled: boolean, label = 'working'): Promise<Progress> {
-    const p = new Progress(io, enabled, label);
+  /** `minSkip`: percentage points between two printed updates (qemu-img: 1 for convert/commit/amend, 2 for compare/rebase). */
+  static async start(io: IO, enabled: boolean, label = 'working', minSkip = 1): Promise<Progress> {
+    const p = new Progress(io, enabled, label, minSkip);
     p.started = Date.now();
     if (!enabled) return p;
     if (io.stdoutTTY && !process.env['QEMU_TS_PLAIN_PROGRESS']) {
@@ -50,7 +52,7 @@ export class Progress {
       this.spinner.text = `${this.label} ${formatFixed(this.current, 2)}%  ${formatFixed(rate, 1)} MiB/s`;
       return;
     }
-    if (this.current >= this.last + 1 || (this.current === 100 && this.last < 100)) {
+    if (this.current >= this.last + this.minSkip || (this.current === 100 && this.last < 100)) {
       this.last = this.current;
       this.print();
     }

@@ -66,7 +66,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const schema = amendSchema(format, node.driver.createOptions);
     if (wantsHelp(optList)) {
       if (schema.length === 0) throw new ImgError(`Format driver '${format}' does not support option amendment`);
-      io.out(amendHelp(format, schema, true));
+      io.out(amendHelp(format, schema, false));
       return 0;
     }
     if (block.isProbedRaw(node)) io.err(block.probedRawWarning(filename));

@@ -61,7 +61,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const a = n1, b = n2;
     const size1 = a.size(), size2 = b.size();
     const common = Math.min(size1, size2);
-    const bar = await Progress.start(io, progress, 'comparing');
+    const bar = await Progress.start(io, progress, 'comparing', 2);
     const base = Math.max(size1, size2);
     if (strict && size1 !== size2) {
       say('Strict mode: Image size mismatch!\n');
@@ -93,12 +93,16 @@ export async function run(argv: string[], io: IO): Promise<number> {
     while (off < common) {
       const s1 = await status(a, off, common - off);
       const s2 = await status(b, off, common - off);
-      if (strict && s1.allocated !== s2.allocated) {
+      // qemu compares the whole status word, including BDRV_BLOCK_EOF (the run reaches the end)
+      const word = (s: typeof s1, size: number) =>
+        `${s.allocated}/${s.zero}/${s.data}/${off + s.length >= size}`;
+      if (strict && word(s1, size1) !== word(s2, size2)) {
         say(`Strict mode: Offset ${off} block status mismatch!\n`);
         return 1;
       }
-      const len = Math.max(1, Math.min(s1.length, s2.length, WINDOW, common - off));
-      if (!(s1.zero && s2.zero)) {
+      const bothZero = s1.zero && s2.zero;
+      const len = Math.max(1, Math.min(s1.length, s2.length, bothZero ? Infinity : WINDOW, common - off));
+      if (!bothZero) {
         const v1 = buf1.subarray(0, len), v2 = buf2.subarray(0, len);
         if (s1.zero) v1.fill(0); else await read(a, off, v1);
         if (s2.zero) v2.fill(0); else await read(b, off, v2);
@@ -114,7 +118,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       const end = Math.max(size1, size2);
       while (off < end) {
         const st = await status(big, off, end - off);
-        const len = Math.max(1, Math.min(st.length, WINDOW, end - off));
+        const len = Math.max(1, Math.min(st.length, st.zero ? Infinity : WINDOW, end - off));
         if (!st.zero) {
           const v = buf1.subarray(0, len);
           await read(big, off, v);

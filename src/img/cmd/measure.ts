@@ -82,13 +82,24 @@ export async function run(argv: string[], io: IO): Promise<number> {
       full = qcow2FullSize(virtualSize, cs, rb, ext);
       let data = 0;
       if (node) {
+        // A raw source has no allocation map here (qemu-img asks SEEK_DATA): count only
+        // clusters that hold non-zero bytes, which is what our convert allocates.
+        const scan = node.driver.name === 'raw';
+        const buf = scan ? new Uint8Array(cs) : null;
         let off = 0;
         while (off < virtualSize) {
           const st = await node.blockStatus(off, virtualSize - off);
           let len = Math.max(1, Math.min(st.length, virtualSize - off));
           if (!st.zero && st.allocated && st.data) {
             len = Math.min(virtualSize, Math.ceil((off + len) / cs) * cs) - off;
-            data += (off % cs) + len;
+            if (buf) {
+              let c = off - (off % cs);
+              for (; c < off + len; c += cs) {
+                const v = buf.subarray(0, Math.min(cs, virtualSize - c));
+                await node.read(c, v);
+                if (!Buffer.from(v.buffer, 0, v.length).equals(Buffer.alloc(v.length))) data += cs;
+              }
+            } else data += (off % cs) + len;
           }
           off += len;
         }

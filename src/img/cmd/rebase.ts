@@ -53,7 +53,10 @@ export async function run(argv: string[], io: IO): Promise<number> {
         try {
           nb = await block.openImage(path, { readOnly: true, format: newFmt });
         } catch (e) {
-          throw new ImgError(`Could not open new backing file '${path}': ${(e as Error).message}`);
+          // qemu quotes the protocol's message only, not the format layer's "Could not open 'F': " wrapper
+          const msg = (e as Error).message;
+          const wrap = `Could not open '${path}': `;
+          throw new ImgError(`Could not open new backing file '${path}': ${msg.startsWith(wrap + 'Could not open') ? msg.slice(wrap.length) : msg}`);
         }
       }
       needFmt();
@@ -63,7 +66,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       const gran = top.clusterSize() ?? 65536;
       const oldBuf = new Uint8Array(WINDOW);
       const newBuf = new Uint8Array(WINDOW);
-      const bar = await Progress.start(io, progress, 'rebasing');
+      const bar = await Progress.start(io, progress, 'rebasing', 2);
       let off = 0;
       while (off < size) {
         const st = await top.blockStatus(off, Math.min(size - off, WINDOW));

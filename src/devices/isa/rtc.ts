@@ -17,6 +17,7 @@ const REG_A = 10, REG_B = 11, REG_C = 12, REG_D = 13;
 const B_SET = 0x80, B_PIE = 0x40, B_AIE = 0x20, B_UIE = 0x10, B_DM = 0x04, B_24H = 0x02;
 const C_IRQF = 0x80, C_PF = 0x40, C_AF = 0x20, C_UF = 0x10;
 export const CMOS_CENTURY = 0x32;
+export const CMOS_PS2_CENTURY = 0x37;
 
 /** Periodic interrupt period in ns for rate select 1..15 (32.768 kHz time base). */
 export function periodicNs(rs: number): number {
@@ -54,6 +55,8 @@ export class Rtc extends ByteIoDevice {
     this.timer = clock.newTimer(() => this.onTimer(), 'rtc');
     this.setTime(baseMs);
     this.reset();
+    this.storeTime(this.wallNs());
+    this.cmos[CMOS_PS2_CENTURY] = this.cmos[CMOS_CENTURY]!; // QEMU fills the IBM PS/2 century byte too
   }
 
   attach(io: IoBus): void { io.register(0x70, 2, this, 'rtc'); }

@@ -97,7 +97,8 @@ function buildScript(): Script {
   s.out8(0x70, 0x0b).in8(0x71, 'rtc reg b');
   s.out8(0x70, 0x0d).in8(0x71, 'rtc reg d');
   s.out8(0x70, 0x8a).in8(0x71, 'rtc reg a via nmi-masked index', 0x7f);
-  for (const i of [0x10, 0x12, 0x14, 0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35, 0x38, 0x3d, 0x5b, 0x5c, 0x5d, 0x5f]) {
+  for (let i = 0x10; i < 0x80; i++) {
+    if (i === 0x32) continue;
     s.out8(0x70, i).in8(0x71, `cmos 0x${i.toString(16)}`);
   }
   s.out8(0x70, 0x32).in8(0x71, 'cmos century');
@@ -116,6 +117,8 @@ function buildScript(): Script {
   s.log[s.log.length - 1]!.mask = 0;
   s.out8(0x70, 0x0a);
   s.wait(0x71, 0x80, 0x80, 'rtc uip set').wait(0x71, 0x80, 0x00, 'rtc uip clear');
+  // Whether a polling loop catches the 244 us UIP window depends on host speed: logged, not compared.
+  s.log[s.log.length - 2]!.mask = 0; s.log[s.log.length - 1]!.mask = 0;
 
   // --- 8254 channel 2 and port 0x61
   s.out8(0x61, 0x00);
@@ -297,7 +300,6 @@ describe('ISA devices against QEMU 7.2 (same port I/O script)', () => {
     await validateMachine(r.desc);
     expect(await runMachine(r.desc)).toBe(1); // isa-debug-exit with value 0
     const ours = Array.from(fs.readFileSync(log));
-    // The UIP wait depends on how fast the main loop moves virtual time, not on the RTC.
-    expect(compare(s, qemu, ours, (l) => l.startsWith('wait rtc uip'))).toEqual([]);
+    expect(compare(s, qemu, ours)).toEqual([]);
   }, 180_000);
 });

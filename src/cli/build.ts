@@ -397,7 +397,7 @@ export class Builder {
           if (Number(a) === 0 || Number(a) > 65535) throw new CliError(`'${a}' is not a valid char driver`);
           this.gdb = `tcp::${a}`;
         } else {
-          chardevFromLegacy('gdb', a);
+          // QEMU only checks the gdb chardev when the stub starts; keep the text.
           this.gdb = a;
         }
         return;
@@ -423,6 +423,9 @@ export class Builder {
       case 'usb': this.usb = true; return;
       case 'usbdevice':
         this.usb = true;
+        if (!/^(tablet|mouse|keyboard|braille|wacom-tablet|disk:.+|host:.+|serial:.+|net:.+)$/.test(a)) {
+          throw new CliError(`could not add USB device '${a}'`);
+        }
         this.usbDevices.push(a);
         return;
       case 'loadvm': this.loadvm = a; return;

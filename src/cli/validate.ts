@@ -45,6 +45,8 @@ function exists(p: string): boolean {
  */
 function legacyFileName(d: DriveInfo, cwd: string, warn: (m: string) => void): string {
   let f = d.file!;
+  // The "file:" protocol prefix names the same file.
+  if (f.startsWith('file:') && !exists(resolve(cwd, f))) f = f.slice(5);
   const q = /^"(.*)"$|^'(.*)'$/.exec(f);
   if (q) {
     const inner = q[1] ?? q[2]!;

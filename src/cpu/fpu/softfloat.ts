@@ -46,16 +46,25 @@ export function classify(e: number, m: bigint): number {
   return C_NORMAL;
 }
 
-/** Number of significant bits of a non-negative BigInt. */
+const POW2: bigint[] = [];
+for (let i = 0; i <= 1100; i++) POW2.push(1n << BigInt(i));
+const F64 = new Float64Array(1);
+const F64W = new Uint32Array(F64.buffer);
+
+/** Number of significant bits of a non-negative BigInt (no allocation below 2^1024). */
 export function bitLen(m: bigint): number {
-  if (m < 0x20000000000000n) {
+  if (m < 0x100000000n) {
     const v = Number(m);
-    if (v < 4294967296) return 32 - Math.clz32(v);
-    return 64 - Math.clz32(Math.floor(v / 4294967296));
+    return v === 0 ? 0 : 32 - Math.clz32(v);
   }
-  let n = Math.floor(Math.log2(Number(m))) + 1;
-  if ((m >> BigInt(n - 1)) === 0n) n--;
-  else if ((m >> BigInt(n)) !== 0n) n++;
+  F64[0] = Number(m); // correctly rounded: the exponent is exact unless rounding carried to the next power of two
+  let n = ((F64W[1] >>> 20) & 0x7ff) - 1023 + 1;
+  if (n > 1024) { // beyond double range
+    n = Math.floor(Math.log2(Number(m >> 900n))) + 901;
+    if ((m >> BigInt(n - 1)) === 0n) n--; else if ((m >> BigInt(n)) !== 0n) n++;
+    return n;
+  }
+  if (m < POW2[n - 1]) n--;
   return n;
 }
 

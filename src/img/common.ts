@@ -142,3 +142,12 @@ export function addOpt(prev: string | undefined, next: string): string {
 export function progressText(pct: number): string {
   return `    (${pct.toFixed(2)}/100%)\r`;
 }
+
+/** Formats qemu-img 7.2 handles that qemu-ts-img does not implement (yet). */
+export const OTHER_QEMU_FORMATS = ['vmdk', 'vdi', 'vpc', 'vhdx', 'qcow', 'qed', 'luks', 'parallels', 'bochs', 'cloop', 'dmg', 'vvfat'];
+
+/** The error for a format without a driver: qemu-img's text, or a clear "not supported yet". */
+export function unknownFormat(fmt: string): string {
+  if (OTHER_QEMU_FORMATS.includes(fmt)) return `Format '${fmt}' is not supported by qemu-ts-img yet (supported: qcow2, raw)`;
+  return `Unknown file format '${fmt}'`;
+}

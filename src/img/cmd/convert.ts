@@ -3,7 +3,7 @@
  *   [-l snapshot] [-S size] [-m n] [-W] [-t cache] [-T cache] [-r rate] SRC... DST
  */
 import { unlink } from 'node:fs/promises';
-import { ImgError, addOpt, parseArgs, report, usageError, wantsHelp, type IO } from '../common.js';
+import { ImgError, unknownFormat, addOpt, parseArgs, report, usageError, wantsHelp, type IO } from '../common.js';
 import type { BlockNode } from '../../block/types.js';
 import { cvtnum } from '../../util/size.js';
 import { formatOptions, optionsHelp, parseOptList } from '../opts.js';
@@ -73,7 +73,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   const block = await import('../../block/index.js');
   if (wantsHelp(optList)) {
     const drv = block.getDriver(outputFormat);
-    if (!drv) throw new ImgError(`Unknown file format '${outputFormat}'`);
+    if (!drv) throw new ImgError(unknownFormat(outputFormat));
     io.out(optionsHelp(outputFormat, formatOptions(outputFormat, drv.createOptions)));
     return 0;
   }
@@ -95,7 +95,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const total = sources.reduce((a, n) => a + n.size(), 0);
 
     const drv = block.getDriver(outputFormat);
-    if (!drv) throw new ImgError(`Unknown file format '${outputFormat}'`);
+    if (!drv) throw new ImgError(unknownFormat(outputFormat));
     const parsed = parseOptList(optList, drv.createOptions, ['backing_file', 'backing_fmt'], (w) => report(io, w));
     const opts = parsed.values;
     opts.delete('size');

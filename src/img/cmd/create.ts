@@ -1,5 +1,5 @@
 /** qemu-img create [-q] [-f fmt] [-b backing [-F fmt]] [-u] [-o opts] FILE [SIZE] */
-import { ImgError, addOpt, parseArgs, report, sizeArg, usageError, wantsHelp, type IO } from '../common.js';
+import { ImgError, unknownFormat, addOpt, parseArgs, report, sizeArg, usageError, wantsHelp, type IO } from '../common.js';
 import { INT64_MAX } from '../../util/size.js';
 import { formatOptions, optionsHelp, parseOptList } from '../opts.js';
 import { formattingLine } from '../formatting.js';
@@ -24,7 +24,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   const block = await import('../../block/index.js');
   if (wantsHelp(optList)) {
     const drv = block.getDriver(fmt);
-    if (!drv) throw new ImgError(`Unknown file format '${fmt}'`);
+    if (!drv) throw new ImgError(unknownFormat(fmt));
     // without a target filename only the format's own options are listed (raw: size)
     io.out(optionsHelp(fmt, formatOptions(fmt, drv.createOptions)));
     return 0;
@@ -45,7 +45,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   };
 
   const drv = block.getDriver(fmt);
-  if (!drv) fail(new ImgError(`Unknown file format '${fmt}'`));
+  if (!drv) fail(new ImgError(unknownFormat(fmt)));
   let parsed;
   try {
     parsed = parseOptList(optList, drv!.createOptions, ['backing_file', 'backing_fmt'], (w) => report(io, w));

@@ -1,6 +1,6 @@
 /** qemu-img dd [-f fmt] [-O fmt] [bs=N] [count=N] [skip=N] if=IN of=OUT */
 import { unlink } from 'node:fs/promises';
-import { ImgError, parseArgs, report, type IO } from '../common.js';
+import { ImgError, unknownFormat, parseArgs, report, type IO } from '../common.js';
 import type { BlockNode } from '../../block/types.js';
 import { cvtnum, INT64_MAX } from '../../util/size.js';
 
@@ -57,7 +57,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     if (start > inSize) skipFailed = true;
     const outSize = Math.max(0, size - start);
     const drv = block.getDriver(outFmt);
-    if (!drv) throw new ImgError(`Unknown file format '${outFmt}'`);
+    if (!drv) throw new ImgError(unknownFormat(outFmt));
     try {
       await block.createImage(outFmt, outName, outSize, new Map(), { unsafe: true });
       created = true;

@@ -1,5 +1,5 @@
 /** qemu-img measure [--output=human|json] [-O fmt] [-o opts] (--size N | [-f fmt] [-l snap] FILE) */
-import { ImgError, addOpt, parseArgs, parseOutput, report, sizeArg, type IO, type OutputFormat } from '../common.js';
+import { ImgError, unknownFormat, addOpt, parseArgs, parseOutput, report, sizeArg, type IO, type OutputFormat } from '../common.js';
 import type { BlockNode } from '../../block/types.js';
 import { INT64_MAX } from '../../util/size.js';
 import { parseOptList } from '../opts.js';
@@ -7,7 +7,6 @@ import { qcow2FullSize } from '../measure-calc.js';
 import { loadSnapshot, parseSnapshotParam } from '../snapshot-load.js';
 import { toJson } from '../json.js';
 
-const KNOWN_ELSEWHERE = ['vmdk', 'vdi', 'vpc', 'vhdx', 'qcow', 'qed', 'luks', 'parallels', 'bochs', 'cloop', 'dmg'];
 
 export async function run(argv: string[], io: IO): Promise<number> {
   let fmt: string | undefined;
@@ -55,8 +54,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     }
     const drv = block.getDriver(outFmt);
     if (!drv) {
-      if (KNOWN_ELSEWHERE.includes(outFmt)) throw new ImgError(`Block driver '${outFmt}' does not support size measurement`);
-      throw new ImgError(`Unknown file format '${outFmt}'`);
+      throw new ImgError(unknownFormat(outFmt));
     }
     let opts: Map<string, string>;
     try {

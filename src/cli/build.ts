@@ -899,6 +899,7 @@ export class Builder {
         acpi: pci && !this.noAcpi && acpiProp !== 'off',
         hpet: pci && !this.noHpet && hpetProp !== 'off' && hpetProp !== 'false',
         pci,
+        ideController: pci ? 'piix3-ide' : 'isa-ide',
         props: mprops,
       },
       cpu,

@@ -72,6 +72,8 @@ export interface MachineInfo {
   hpet: boolean;
   /** PCI present (pc) or not (isapc). */
   pci: boolean;
+  /** IDE controller: PIIX3 on PCI (pc) or two ISA IDE channels at 0x1f0/IRQ 14 and 0x170/IRQ 15 (isapc). */
+  ideController: 'piix3-ide' | 'isa-ide';
   /** Other -machine properties, raw. */
   props: Record<string, string>;
 }

@@ -111,6 +111,15 @@ describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
     expect(results.filter((r) => r.qemu).length).toBe(14);
   });
 
+  it('the raw-probing warning is the text QEMU prints', async () => {
+    const dir = scratch();
+    const q = await qemuAccepts(withQuiet(['-hda', 'xp.img']), dir);
+    const theirs = q.stderr.split('\n').filter((l) => !l.startsWith(`${QEMU}: terminating`)).join('\n').trim();
+    const { run } = await import('./helpers.js');
+    const ours = (await run(withQuiet(['-hda', 'xp.img']), dir)).warnings.filter((w) => w.startsWith('WARNING')).join('\n');
+    expect(ours).toBe(theirs);
+  });
+
   it('legacy spellings QEMU 7.2 removed: QEMU rejects them, qemu-ts maps them with a warning', async () => {
     const legacy = [['-localtime'], ['-std-vga'], ['-soundhw', 'sb16'], ['-no-kqemu'], ['-net', 'nic,vlan=0']];
     const res = await Promise.all(legacy.map(async (l) => {

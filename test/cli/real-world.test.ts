@@ -11,7 +11,7 @@ const dir = scratch();
 describe('classic tutorial lines', () => {
   it('Windows XP on isapc: -m 1024 -L . -boot d -M isapc -cdrom "xp.iso" -hda xp.img', async () => {
     const { desc: d, warnings } = await run(['-m', '1024', '-L', '.', '-boot', 'd', '-M', 'isapc', '-cdrom', 'xp.iso', '-hda', 'xp.img'], dir);
-    expect(d.machine).toMatchObject({ type: 'isapc', accel: 'tcg', pci: false, acpi: false, hpet: false });
+    expect(d.machine).toMatchObject({ type: 'isapc', accel: 'tcg', pci: false, acpi: false, hpet: false, ideController: 'isa-ide' });
     expect(d.memory.sizeBytes).toBe(1024 * 1024 * 1024);
     expect(d.boot.order).toBe('d');
     expect(d.boot.once).toBeNull();
@@ -43,7 +43,7 @@ describe('classic tutorial lines', () => {
 
   it('default pc machine: bios-256k, std VGA, e1000 with iPXE ROM, empty CD-ROM and floppy', async () => {
     const { desc: d } = await run(['disk.img'], dir);
-    expect(d.machine).toMatchObject({ type: 'pc', versionedType: 'pc-i440fx-7.2', pci: true, acpi: true, hpet: true });
+    expect(d.machine).toMatchObject({ type: 'pc', versionedType: 'pc-i440fx-7.2', pci: true, acpi: true, hpet: true, ideController: 'piix3-ide' });
     expect(d.cpu).toMatchObject({ model: 'qemu64', features: {}, longMode: true });
     expect(d.smp).toEqual({ cpus: 1, maxcpus: 1, sockets: 1, dies: 1, cores: 1, threads: 1 });
     expect(d.memory.sizeBytes).toBe(128 << 20);

@@ -25,6 +25,8 @@ import { FwCfg } from '../../../src/devices/isa/fw-cfg.js';
 import { Port92 } from '../../../src/devices/isa/port92.js';
 import { PostPort } from '../../../src/devices/isa/post.js';
 import { DebugCon } from '../../../src/devices/isa/debugcon.js';
+import { ParallelPort } from '../../../src/devices/isa/parallel.js';
+import { MemoryChar } from '../../../src/chardev/types.js';
 import { replay, Script } from './oracle/script.js';
 
 const SECTOR = 512;
@@ -239,14 +241,14 @@ async function runOurs(img: Uint8Array, boot: Uint8Array, script: Uint8Array): P
   return replay(script, io, mem, clock);
 }
 
-function runQemu(img: Uint8Array, dir: string): number[] {
+function runQemu(img: Uint8Array, dir: string, extra: string[] = []): number[] {
   const imgPath = path.join(dir, 'floppy.img'), log = path.join(dir, 'debugcon.log');
   fs.writeFileSync(imgPath, img);
   const r = spawnSync('qemu-system-i386', [
     '-M', 'pc', '-m', '128', '-nodefaults', '-display', 'none', '-no-reboot',
     '-drive', `if=floppy,format=raw,file=${imgPath}`, '-boot', 'a', '-serial', 'null',
     '-rtc', 'base=2020-01-01T00:00:00', '-debugcon', `file:${log}`,
-    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x01',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x01', ...extra,
   ], { timeout: 60_000, encoding: 'utf8' });
   if (r.status !== 1) throw new Error(`qemu exited with ${r.status}: ${r.stderr}`);
   return Array.from(fs.readFileSync(log));
@@ -302,4 +304,33 @@ describe('ISA devices against QEMU 7.2 (same port I/O script)', () => {
     const ours = Array.from(fs.readFileSync(log));
     expect(compare(s, qemu, ours)).toEqual([]);
   }, 180_000);
+});
+
+describe('parallel port against QEMU 7.2', () => {
+  it('status handshake, control read-back and printed bytes match', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lpt-oracle-'));
+    execFileSync('nasm', ['-f', 'bin', '-o', path.join(dir, 'boot.bin'), fileURLToPath(new URL('./oracle/boot.asm', import.meta.url))]);
+    const boot = fs.readFileSync(path.join(dir, 'boot.bin'));
+    const s = new Script();
+    // SeaBIOS has already probed LPT1 (0xAA in the data latch) and initialised it (control 0x0C).
+    s.out8(0x37a, 0x0c).out8(0x378, 0xaa);
+    s.in8(0x378, 'lpt data').in8(0x37a, 'lpt control');
+    for (const [k, ch] of [...'Hi\n'].entries()) {
+      s.out8(0x378, ch.charCodeAt(0)).out8(0x37a, 0x0d).in8(0x379, `lpt status strobe ${k}`).out8(0x37a, 0x0c);
+      for (let r = 0; r < 4; r++) s.in8(0x379, `lpt status after strobe ${k}.${r}`);
+    }
+    s.out8(0x37a, 0x1c).in8(0x37a, 'lpt control irq').out8(0x37a, 0x3c).in8(0x37a, 'lpt control dir');
+    s.out8(0x37a, 0x08).in8(0x379, 'lpt status after init').in8(0x37a, 'lpt control after init');
+    const code = s.end();
+    const img = floppyImage(code, boot);
+    const out = path.join(dir, 'lpt.out');
+    const qemu = runQemu(img.slice(), dir, ['-parallel', `file:${out}`]);
+    const io = new IoBus(); const mem = new MemoryBus(1 << 20, 0); mem.mapRam(0, 1 << 20);
+    const chr = new MemoryChar();
+    new ParallelPort(null, chr).attach(io);
+    const ours = await replay(code, io, mem, new VirtualClock());
+    expect(compare(s, qemu, ours)).toEqual([]);
+    expect(chr.text()).toBe(fs.readFileSync(out, 'latin1'));
+    expect(chr.text()).toBe('Hi\n');
+  });
 });

@@ -46,8 +46,12 @@ export function classify(e: number, m: bigint): number {
   return C_NORMAL;
 }
 
+/** 2^k, 2^k - 1 and BigInt(k) for shift amounts, so the rounding path allocates only its results. */
 const POW2: bigint[] = [];
-for (let i = 0; i <= 1100; i++) POW2.push(1n << BigInt(i));
+const MASK: bigint[] = [];
+const BIGN: bigint[] = [];
+for (let i = 0; i <= 1100; i++) { POW2.push(1n << BigInt(i)); MASK.push((1n << BigInt(i)) - 1n); BIGN.push(BigInt(i)); }
+const big = (k: number): bigint => (k <= 1100 ? BIGN[k] : BigInt(k));
 const F64 = new Float64Array(1);
 const F64W = new Uint32Array(F64.buffer);
 
@@ -81,15 +85,15 @@ let rUp = false;
 /** Round m * 2^-shift to an integer under R.rc for sign s; sets rInexact/rUp. */
 function roundShift(s: number, m: bigint, shift: number): bigint {
   rInexact = false; rUp = false;
-  if (shift <= 0) return m << BigInt(-shift);
-  const sh = BigInt(shift);
+  if (shift <= 0) return m << big(-shift);
+  const sh = big(shift);
   let q = m >> sh;
-  const rem = m - (q << sh);
+  const rem = shift <= 1100 ? m & MASK[shift] : m - (q << sh);
   if (rem === 0n) return q;
   rInexact = true;
   switch (R.rc) {
     case 0: {
-      const half = 1n << (sh - 1n);
+      const half = shift <= 1101 ? POW2[shift - 1] : 1n << (sh - 1n);
       rUp = rem > half || (rem === half && (q & 1n) === 1n);
       break;
     }
@@ -126,7 +130,7 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
     tiny = true;
     if (E === 0) {
       const q = roundShift(s, m, n - bits);
-      if (q >> BigInt(bits) !== 0n) tiny = false;
+      if (q >= POW2[bits]) tiny = false;
     }
     if (tiny && ueMasked) keep = bits - (1 - E);
   }
@@ -140,7 +144,7 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
     if (tiny) R.exc |= UE;
     return;
   }
-  const nq = keep > 0 && (q >> BigInt(keep)) !== 0n ? keep + 1 : (keep > 0 ? keep : 1);
+  const nq = keep > 0 && q >= POW2[keep] ? keep + 1 : (keep > 0 ? keep : 1);
   let Ef = x + shift + nq - 1 + bias;
   if (Ef >= emax) {
     if (oeMasked) {
@@ -159,10 +163,10 @@ export function roundPack(s: number, x: number, m: bigint, bits: number, bias: n
   }
   if (Ef >= 1) {
     R.e = Ef;
-    R.m = q << BigInt(64 - nq);
+    R.m = nq === 64 ? q : nq > 64 ? q >> 1n : q << BIGN[64 - nq];
   } else {
     R.e = 0;
-    R.m = q << BigInt(x + shift - (1 - bias - 63));
+    R.m = q << big(x + shift - (1 - bias - 63));
   }
 }
 

@@ -224,6 +224,41 @@ describe('OS test-suite lines', () => {
   });
 });
 
+describe('teaching-OS and retro-OS lines', () => {
+  it('xv6: -serial mon:stdio, two raw drives by index, -smp 2 -m 512', async () => {
+    const { desc: d } = await run(['-nographic', '-serial', 'mon:stdio', '-drive', 'file=disk2.img,index=1,media=disk,format=raw', '-drive', 'file=disk.img,index=0,media=disk,format=raw', '-smp', '2', '-m', '512'], dir);
+    expect(d.drives.slice(0, 2).map((x) => [x.file, x.bus, x.unit, x.id])).toEqual([['disk2.img', 0, 1, 'ide0-hd1'], ['disk.img', 0, 0, 'ide0-hd0']]);
+    expect(d.smp.cpus).toBe(2);
+    // -serial mon:stdio carries the monitor, so no second (stdio) monitor is added.
+    expect(d.monitor).toEqual([{ chardev: 'serial0', mode: 'readline', pretty: false }]);
+    expect(d.chardevs.filter((c) => c.backend === 'stdio').map((c) => c.id)).toEqual(['serial0']);
+  });
+
+  it('MIT 6.828 JOS: -gdb tcp::26000 -D qemu.log -d int', async () => {
+    const { desc: d } = await run(['-drive', 'file=disk.img,index=0,media=disk,format=raw', '-serial', 'mon:stdio', '-gdb', 'tcp::26000', '-D', 'qemu.log', '-d', 'int', '-display', 'none'], dir);
+    expect(d.gdb).toBe('tcp::26000');
+    expect(d.logging).toEqual({ items: ['int'], file: 'qemu.log' });
+  });
+
+  it('Windows 98: pentium, cirrus, ne2k_pci on hub 0, localtime RTC, USB', async () => {
+    const { desc: d } = await run(['-cpu', 'pentium', '-m', '128', '-hda', 'disk.img', '-cdrom', 'xp.iso', '-boot', 'd', '-vga', 'cirrus', '-device', 'sb16', '-device', 'adlib', '-net', 'nic,model=ne2k_pci', '-net', 'user', '-rtc', 'base=localtime', '-usb'], dir);
+    expect(d.cpu).toMatchObject({ model: 'pentium', longMode: false });
+    expect(d.vga).toEqual({ type: 'cirrus', device: 'cirrus-vga' });
+    expect(d.firmware.vgaBios).toBe('vgabios-cirrus.bin');
+    expect(d.devices.map((x) => [x.driver, x.iobase])).toEqual([['sb16', 0x220], ['adlib', 0x220]]);
+    expect(d.nics).toEqual([expect.objectContaining({ model: 'ne2k_pci', hub: 0, romfile: 'efi-ne2k_pci.rom' })]);
+    expect(d.rtc.base).toBe('localtime');
+    expect(d.usb.enabled).toBe(true);
+  });
+
+  it('FreeDOS on isapc: -M isapc -cpu 486 -m 32 -fda floppy.img -boot a -net nic -net user', async () => {
+    const { desc: d } = await run(['-M', 'isapc', '-cpu', '486', '-m', '32', '-fda', 'floppy.img', '-boot', 'a', '-net', 'nic', '-net', 'user'], dir);
+    expect(d.drives[0]).toMatchObject({ interface: 'floppy', unit: 0, file: 'floppy.img', device: 'floppy', id: 'floppy0' });
+    expect(d.drives.map((x) => x.id)).toEqual(['floppy0', 'ide1-cd0']);
+    expect(d.nics).toEqual([expect.objectContaining({ model: 'ne2k_isa', iobase: 0x300, irq: 9 })]);
+  });
+});
+
 describe('option details', () => {
   it('-m sizes follow QEMU (suffix-less = MiB, fractions need a unit, 8 KiB rounding, 0 = default)', async () => {
     // Values observed with `info memory_size_summary` on QEMU 7.2.

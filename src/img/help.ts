@@ -1,13 +1,7 @@
 /** `qemu-ts-img --help` / `--version` (commander renders the help page). */
 import { Command } from 'commander';
 
-export const QEMU_IMG_COMPAT = '7.2.0';
-const COPYRIGHT = 'Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers';
-
-export function versionText(): string {
-  // "qemu-img version X" first, as scripts parse the third word of this line.
-  return `qemu-img version ${QEMU_IMG_COMPAT} (qemu-ts-img 0.1.0)\n${COPYRIGHT}\n`;
-}
+import { versionText } from './version.js';
 
 const SYNTAX: Array<[string, string]> = [
   ['amend', '[-p] [-q] [-f fmt] [--force] -o options filename'],

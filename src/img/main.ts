@@ -35,7 +35,7 @@ async function printHelp(io: IO): Promise<number> {
 }
 
 async function printVersion(io: IO): Promise<number> {
-  const { versionText } = await import('./help.js');
+  const { versionText } = await import('./version.js');
   io.out(versionText());
   return 0;
 }

@@ -9,6 +9,7 @@ import type { CheckResult } from '../types.js';
 import { BlockError } from '../errors.js';
 import { setBe64, serializeHeader, INCOMPAT_CORRUPT, INCOMPAT_DIRTY } from './header.js';
 import { Refcounts } from './refcount.js';
+import { bitmapReferences } from './bitmaps.js';
 import { type Qcow2Node, entryOffset, COPIED_HI, COMPRESSED_HI } from './node.js';
 
 const hex = (n: number): string => n.toString(16);
@@ -199,6 +200,7 @@ export async function calculateRefs(n: Qcow2Node, res: Counts, report: (line: st
   }
   inc(n.h.snapshotsOffset, snapshotTableSize(n));
   inc(n.rc.tableOffset, n.rc.tableClusters * cs);
+  await bitmapReferences(n, inc);
   // Refcount blocks.
   for (let i = 0; i < n.rc.tableEntries; i++) {
     const e = n.rc.tableEntry(i);

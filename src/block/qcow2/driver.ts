@@ -2,9 +2,10 @@
 import type { BlockDriver, BlockNode, CreateOptions, OpenOptions } from '../types.js';
 import { BlockError } from '../errors.js';
 import { HostFile } from '../file.js';
-import { parseHeader, QCOW2_MAGIC, INCOMPAT_CORRUPT, INCOMPAT_DATA_FILE, INCOMPAT_DIRTY, COMPAT_LAZY_REFCOUNTS, AUTOCLEAR_DATA_FILE_RAW } from './header.js';
+import { parseHeader, QCOW2_MAGIC, INCOMPAT_CORRUPT, INCOMPAT_DATA_FILE, INCOMPAT_DIRTY, COMPAT_LAZY_REFCOUNTS } from './header.js';
 import { Refcounts } from './refcount.js';
 import { Qcow2Node } from './node.js';
+import { loadBitmaps } from './bitmaps.js';
 import { parseSnapshotTable, type Qcow2Snapshot } from './snapshot-table.js';
 import { QCOW2_CREATE_OPTIONS, createQcow2 } from './create.js';
 
@@ -63,14 +64,7 @@ async function openQcow2(filename: string, opts: OpenOptions): Promise<Qcow2Node
     void cs;
     const node = new Qcow2Node(qcow2Driver, filename, file, dataFile ?? file, h, rc, l1, snaps, !writable);
     unsyncedRef.node = node;
-    if (writable && h.version >= 3 && (h.autoclear & ~AUTOCLEAR_DATA_FILE_RAW)) {
-      // Autoclear features we do not maintain (bitmaps) become invalid once we write: clear them.
-      h.autoclear &= AUTOCLEAR_DATA_FILE_RAW;
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setUint32(4, h.autoclear);
-      await file.write(88, b);
-      await file.sync();
-    }
+    await loadBitmaps(node);
     if (writable && !opts.forCheck && (h.incompatible & INCOMPAT_DIRTY)) {
       // Left dirty by a crash with lazy refcounts: repair the refcounts before use, as QEMU does.
       await node.check({ leaks: true, all: true }, () => undefined);

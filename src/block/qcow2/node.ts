@@ -14,7 +14,7 @@ import type { HostFile } from '../file.js';
 import { BlockError } from '../errors.js';
 import {
   be64, setBe64, type Qcow2Header,
-  INCOMPAT_DIRTY, INCOMPAT_EXTL2, INCOMPAT_DATA_FILE, COMPAT_LAZY_REFCOUNTS, AUTOCLEAR_DATA_FILE_RAW, INCOMPAT_CORRUPT,
+  INCOMPAT_DIRTY, INCOMPAT_EXTL2, INCOMPAT_DATA_FILE, COMPAT_LAZY_REFCOUNTS, AUTOCLEAR_DATA_FILE_RAW, INCOMPAT_CORRUPT, AUTOCLEAR_BITMAPS,
 } from './header.js';
 import { Refcounts } from './refcount.js';
 import { decompressCluster, compressCluster, initZstd } from './compress.js';
@@ -70,6 +70,9 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   private lastCompressed: { host: number; data: Uint8Array } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   closed = false;
+  /** Persistent dirty bitmaps (kept, not maintained): directory and tables for check, list for info. */
+  bitmaps: { name: string; granularity: number; flags: string[]; tableOffset: number; tableSize: number }[] = [];
+  bitmapDir: { offset: number; size: number } | null = null;
   /** Byte size of the on-disk snapshot table, once known. */
   tableSize: number | undefined = undefined;
 
@@ -140,6 +143,9 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
       data['compat'] = '1.1';
       data['compression-type'] = h.compressionType === 1 ? 'zstd' : 'zlib';
       data['lazy-refcounts'] = (h.compatible & COMPAT_LAZY_REFCOUNTS) !== 0;
+      if (this.bitmaps.length) {
+        data['bitmaps'] = this.bitmaps.map((b) => ({ flags: b.flags, name: b.name, granularity: b.granularity }));
+      }
       data['refcount-bits'] = 2 ** h.refcountOrder;
       if (this.hasDataFile) {
         if (h.dataFile) data['data-file'] = h.dataFile;
@@ -375,15 +381,30 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
 
   // ---- writes -----------------------------------------------------------
 
-  private checkWritable(offset: number, length: number): void {
+  private async checkWritable(offset: number, length: number): Promise<void> {
     if (this.readOnly) throw new BlockError('Permission denied');
     if (this.closed) throw new BlockError('Input/output error');
     if (offset < 0 || length < 0 || offset + length > this.h.size) throw new BlockError('Input/output error');
+    if (this.h.autoclear & AUTOCLEAR_BITMAPS) await this.invalidateBitmaps();
+  }
+
+  /**
+   * We do not maintain dirty bitmaps: before the first guest write, clear the
+   * autoclear bit so readers know they are stale (their clusters then leak,
+   * as with any writer that lacks bitmap support; check -r leaks frees them).
+   */
+  async invalidateBitmaps(): Promise<void> {
+    this.h.autoclear &= ~AUTOCLEAR_BITMAPS;
+    const b = new Uint8Array(8);
+    setBe64(new DataView(b.buffer), 0, this.h.autoclear);
+    await this.writeHeaderBytes(88, b);
+    this.bitmaps = [];
+    this.bitmapDir = null;
   }
 
   write(offset: number, buf: Uint8Array): Promise<void> {
     return this.serialize(async () => {
-      this.checkWritable(offset, buf.length);
+      await this.checkWritable(offset, buf.length);
       let done = 0;
       while (done < buf.length) {
         const off = offset + done;
@@ -535,7 +556,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
 
   writeZeroes(offset: number, length: number, mayUnmap: boolean): Promise<void> {
     return this.serialize(async () => {
-      this.checkWritable(offset, length);
+      await this.checkWritable(offset, length);
       const end = offset + length;
       let off = offset;
       while (off < end) {
@@ -625,7 +646,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
       if (offset % cs !== 0 || (data.length !== cs && offset + data.length !== this.h.size)) {
         throw new BlockError('Compression requires whole clusters');
       }
-      this.checkWritable(offset, data.length);
+      await this.checkWritable(offset, data.length);
       if (this.hasDataFile) throw new BlockError('Compression is not supported with external data files');
       let full = data;
       if (data.length < cs) {

@@ -206,7 +206,8 @@ export class Fdc82077 extends ByteIoDevice {
           this.result([0xc0 | i, this.drives[i]!.track], false);
         } else if (this.intPending) {
           this.setIrq(false);
-          this.result([this.st0, this.drives[this.st0 & 3]!.track], false);
+          // The head bit reads 0 here (QEMU and the Intel parts agree); drive and status stay.
+          this.result([this.st0 & ~0x04, this.drives[this.st0 & 3]!.track], false);
         } else this.result([0x80], false);
         return;
       case 0x0f: { // SEEK (relative with bit 7: bit 6 = direction out)

@@ -80,7 +80,7 @@ describe('82077AA floppy controller', () => {
     for (let i = 0; i < 4; i++) { send(0x08); results(); }
     send(0x0f, 0x04, 10);
     expect(sink.level).toBe(true);
-    send(0x08); expect(results()).toEqual([0x24, 10]);
+    send(0x08); expect(results()).toEqual([0x20, 10]); // no head bit in the sense-interrupt ST0
     expect(sink.level).toBe(false);
     send(0x04, 0x00); expect(results()).toEqual([0x28]);
     send(0x07, 0x00);

@@ -78,3 +78,29 @@ describe('x87 arithmetic vs host CPU', () => {
     expect(diff(cases)).toEqual([]);
   });
 });
+
+describe('x87 edge coverage vs host CPU', () => {
+  it('FPREM/FPREM1 partial remainders (exponent difference 64..20000) and quotient bits', () => {
+    const r = new Rng(5);
+    const cases: Case[] = [];
+    for (let n = 0; n < 3000; n++) {
+      const eb = 1 + r.int(0x7ffd);
+      const d = r.int(3) ? 64 + r.int(200) : r.int(0x7ffe - eb);
+      const ea = Math.min(0x7ffe, eb + d);
+      const a = { s: r.int(2), e: ea, m: r.u64() | J }, b = { s: r.int(2), e: eb, m: r.int(3) ? r.u64() | J : J };
+      cases.push({ code: [0xd9, r.pick([0xf8, 0xf5])], state: makeState(cwOf(r.int(4), r.int(4), r.int(4) ? 0x3f : r.u32() & 0x3f), [a, b], r.u32() & 0x4700) });
+    }
+    expect(diff(cases)).toEqual([]);
+  });
+
+  it('precision control 01 (reserved) and the X bit behave as on the host', () => {
+    const r = new Rng(6);
+    const cases: Case[] = [];
+    for (let n = 0; n < 2000; n++) {
+      const reg = r.pick([0, 1, 4, 5, 6, 7]);
+      const code = r.int(4) ? [0xd8, 0xc1 | (reg << 3)] : [0xd9, 0xfa];
+      cases.push({ code, state: makeState(cwOf(r.int(4), 1) | (r.int(2) << 12), [randX(r), randX(r)]) });
+    }
+    expect(diff(cases)).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import type { FpuLike } from '../../src/cpu/fpu-iface.js';
 import { Fpu } from '../../src/cpu/fpu/fpu.js';
 import { runHost, runOurs, makeState, cwOf, Rng, randX, FlatMem, type Case, type X } from './harness.js';
 
@@ -173,3 +174,19 @@ describe('x87 environment layouts (Intel SDM vol. 1 figures 8-9 to 8-12)', () =>
 });
 
 void J;
+
+describe('contract with the integer core', () => {
+  it('Fpu satisfies the FpuLike interface the CPU codes against, and saveState/loadState round-trip', () => {
+    const mem = new FlatMem();
+    const f: FpuLike = new Fpu(mem);
+    f.reset();
+    expect(f.statusWord()).toBe(0);
+    expect(f.pendingException).toBe(false);
+    f.execute(0xd9, 0xe8, 0, 3, 0); // FLD1 with CW = 0x0040 after reset: stack overflow onto a "zero" register, IE unmasked
+    expect(f.pendingException).toBe(true);
+    const g = new Fpu(mem);
+    g.loadState(JSON.parse(JSON.stringify(f.saveState())));
+    expect(g.saveState()).toEqual(f.saveState());
+    expect(() => g.loadState({ bogus: 1 })).toThrow(/invalid saved state/);
+  });
+});

@@ -676,9 +676,17 @@ export class Cpu extends Protect implements FpuHost {
     this.segOvr = -1; this.rep = 0; this.lockp = false;
     let b = this.fetch8();
     if (PREFIX[b] === 0) {
-      this.os32 = this.as32 = this.csD;
-      this.exec(b === 0x0f ? 0x100 | this.fetch8() : b);
-      return;
+      const d = this.csD;
+      this.os32 = this.as32 = d;
+      const osz = d ? 4 : 2;
+      switch (b >> 5) {
+        case 0: case 1: this.execA(b, osz); return;
+        case 2: case 3: this.execB(b, osz); return;
+        case 4: this.execC(b, osz); return;
+        case 5: this.execD(b, osz); return;
+        case 6: this.execE(b, osz); return;
+        default: this.execF(b, osz); return;
+      }
     }
     this.eip--;
     let os = this.csD, as = this.csD;
@@ -762,7 +770,25 @@ export class Cpu extends Protect implements FpuHost {
   /** Operand size for near branches / stack pushes of the current instruction. */
   private exec(b: number): void {
     const osz = this.os32 ? 4 : 2;
+    if (this.lockp && !(b < 0x40 && (b & 7) < 6) && b !== 0x80 && b !== 0x81 && b !== 0x82 && b !== 0x83 && b !== 0x86 && b !== 0x87 && b !== 0xf6 && b !== 0xf7
+      && b !== 0xfe && b !== 0xff && b !== 0x1ab && b !== 0x1b3 && b !== 0x1bb && b !== 0x1b0 && b !== 0x1b1 && b !== 0x1c0 && b !== 0x1c1 && b !== 0x1c7 && b !== 0x1ba) {
+      this.fault(EX_UD);
+    }
+    switch (b >> 5) {
+      case 0: case 1: this.execA(b, osz); return;
+      case 2: case 3: this.execB(b, osz); return;
+      case 4: this.execC(b, osz); return;
+      case 5: this.execD(b, osz); return;
+      case 6: this.execE(b, osz); return;
+      case 7: this.execF(b, osz); return;
+      default: this.exec0f(b & 0xff, osz); return;
+    }
+  }
+
+  /** One-byte opcodes 0x00-0x3f (split so that each dispatch target stays small for V8). */
+  private execA(b: number, osz: number): void {
     const r = this.r32, r16 = this.r16, r8 = this.r8;
+    void r; void r16; void r8;
     // ALU block 00-3F (except prefixes / BCD / segment push-pop)
     if (b < 0x40 && (b & 7) < 6) {
       const op = b >> 3;
@@ -799,11 +825,8 @@ export class Cpu extends Protect implements FpuHost {
         default: { if (this.lockp) this.fault(EX_UD); const v = this.alu(op, this.getReg(0, osz), this.fetchImm(osz), osz); if (op !== 7) this.setReg(0, osz, v); return; }
       }
     }
-    if (this.lockp && b !== 0x80 && b !== 0x81 && b !== 0x82 && b !== 0x83 && b !== 0x86 && b !== 0x87 && b !== 0xf6 && b !== 0xf7
-      && b !== 0xfe && b !== 0xff && b !== 0x1ab && b !== 0x1b3 && b !== 0x1bb && b !== 0x1b0 && b !== 0x1b1 && b !== 0x1c0 && b !== 0x1c1 && b !== 0x1c7 && b !== 0x1ba) {
-      this.fault(EX_UD);
-    }
     switch (b) {
+      case 0x0f: this.exec0f(this.fetch8(), osz); return;
       case 0x06: this.push(this.segSel[ES]!, osz); return;
       case 0x07: this.popSeg(ES, osz); return;
       case 0x0e: this.push(this.segSel[CS]!, osz); return;
@@ -815,6 +838,16 @@ export class Cpu extends Protect implements FpuHost {
       case 0x2f: this.das(); return;
       case 0x37: this.aaa(); return;
       case 0x3f: this.aas(); return;
+      default:
+        this.fault(EX_UD);
+    }
+  }
+
+  /** One-byte opcodes 0x40-0x7f (split so that each dispatch target stays small for V8). */
+  private execB(b: number, osz: number): void {
+    const r = this.r32, r16 = this.r16, r8 = this.r8;
+    void r; void r16; void r8;
+    switch (b) {
       case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
         this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, false)); return;
       case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
@@ -869,6 +902,16 @@ export class Cpu extends Protect implements FpuHost {
         if (this.cond(b & 15)) this.jumpRel(d);
         return;
       }
+      default:
+        this.fault(EX_UD);
+    }
+  }
+
+  /** One-byte opcodes 0x80-0x9f (split so that each dispatch target stays small for V8). */
+  private execC(b: number, osz: number): void {
+    const r = this.r32, r16 = this.r16, r8 = this.r8;
+    void r; void r16; void r8;
+    switch (b) {
       case 0x80: case 0x81: case 0x82: case 0x83: {
         const sz = b === 0x81 || b === 0x83 ? osz : 1;
         this.decodeModrm();
@@ -981,6 +1024,16 @@ export class Cpu extends Protect implements FpuHost {
       }
       case 0x9e: { this.materialize(); this.flags = (this.flags & ~(SF | ZF | AF | PF | CF)) | (r8[1]! & (SF | ZF | AF | PF | CF)); return; }
       case 0x9f: r8[1] = this.getFlags() & 0xff; return;
+      default:
+        this.fault(EX_UD);
+    }
+  }
+
+  /** One-byte opcodes 0xa0-0xbf (split so that each dispatch target stays small for V8). */
+  private execD(b: number, osz: number): void {
+    const r = this.r32, r16 = this.r16, r8 = this.r8;
+    void r; void r16; void r8;
+    switch (b) {
       case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
         const off = this.as32 ? this.fetch32() >>> 0 : this.fetch16();
         const seg = this.segOvr >= 0 ? this.segOvr : DS;
@@ -1004,6 +1057,16 @@ export class Cpu extends Protect implements FpuHost {
         r8[R8[b & 7]!] = this.fetch8(); return;
       case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
         this.setReg(b & 7, osz, this.fetchImm(osz)); return;
+      default:
+        this.fault(EX_UD);
+    }
+  }
+
+  /** One-byte opcodes 0xc0-0xdf (split so that each dispatch target stays small for V8). */
+  private execE(b: number, osz: number): void {
+    const r = this.r32, r16 = this.r16, r8 = this.r8;
+    void r; void r16; void r8;
+    switch (b) {
       case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
         const sz = (b & 1) === 0 ? 1 : osz;
         this.decodeModrm();
@@ -1068,6 +1131,16 @@ export class Cpu extends Protect implements FpuHost {
       }
       case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
         this.x87(b); return;
+      default:
+        this.fault(EX_UD);
+    }
+  }
+
+  /** One-byte opcodes 0xe0-0xff (split so that each dispatch target stays small for V8). */
+  private execF(b: number, osz: number): void {
+    const r = this.r32, r16 = this.r16, r8 = this.r8;
+    void r; void r16; void r8;
+    switch (b) {
       case 0xe0: case 0xe1: case 0xe2: { // LOOPNZ / LOOPZ / LOOP
         const d = (this.fetch8() << 24) >> 24;
         let c: number;
@@ -1150,10 +1223,10 @@ export class Cpu extends Protect implements FpuHost {
         return;
       }
       default:
-        if (b >= 0x100) { this.exec0f(b & 0xff, osz); return; }
         this.fault(EX_UD);
     }
   }
+
 
   /** INC/DEC r/m (op 0/1). */
   private rmw(sz: number, op: number): void {

@@ -229,3 +229,30 @@ describe('corrupt mappings fail cleanly', () => {
     await n2.close();
   });
 });
+
+describe('block status agrees with qemu-img map', () => {
+  it('data, zero (with and without host cluster), compressed, backing', async () => {
+    const b = t.path('map-base.qcow2');
+    const f = t.path('map.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', b, '8M']);
+    qemuIo(b, ['write -P 1 6M 1M']);
+    qemuImg(['create', '-q', '-f', 'qcow2', '-b', b, '-F', 'qcow2', f]);
+    qemuIo(f, ['write -P 2 0 1M', 'write -P 3 2M 256k', 'write -z 2M 128k', 'write -z -u 1M 64k', 'write -P 4 3M 64k', 'write -z -u 3M 64k', 'write -P 5 4M 192k']);
+    const real = JSON.parse(qemuImg(['map', '--output=json', f]).stdout) as { start: number; length: number; depth: number; present: boolean; zero: boolean; data: boolean; offset?: number }[];
+    const n = await openImage(f, { readOnly: true });
+    const ours: typeof real = [];
+    for (let off = 0; off < n.size();) {
+      const st = await n.blockStatus(off, n.size() - off);
+      const e = { start: off, length: st.length, depth: st.depth, present: st.allocated, zero: st.zero, data: st.data, ...(st.hostOffset !== undefined ? { offset: st.hostOffset } : {}) };
+      const prev = ours[ours.length - 1];
+      // Merge like qemu-img map: same flags and contiguous host offsets.
+      if (prev && prev.depth === e.depth && prev.present === e.present && prev.zero === e.zero && prev.data === e.data &&
+          (prev.offset === undefined) === (e.offset === undefined) && (prev.offset === undefined || prev.offset + prev.length === e.offset)) {
+        prev.length += e.length;
+      } else ours.push(e);
+      off += st.length;
+    }
+    await closeChain(n);
+    expect(ours).toEqual(real);
+  });
+});

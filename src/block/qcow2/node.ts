@@ -243,7 +243,8 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     // Extend the run over following clusters of the same table with the same status.
     while (first.kind !== KIND_COMPRESSED && len < maxLen && endRel === (j - i + 1) * cs && j + 1 < this.l2Entries) {
       const m = this.classify(t, j + 1, 0);
-      if (m.kind !== first.kind || (m.kind === KIND_DATA && m.host !== first.host + len)) break;
+      if (m.kind !== first.kind) break;
+      if ((m.kind === KIND_DATA || first.host !== 0 || m.host !== 0) && m.host !== first.host + len) break;
       len += m.len;
       endRel += m.len;
       j++;
@@ -271,7 +272,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     }
     const host = entryOffset(hi, lo);
     if (!this.extL2) {
-      if (lo & 1 && this.h.version >= 3) return { kind: KIND_ZERO, len: cs - inCluster, host, csize: 0 };
+      if (lo & 1 && this.h.version >= 3) return { kind: KIND_ZERO, len: cs - inCluster, host: host ? host + inCluster : 0, csize: 0 };
       if (host !== 0 || (this.hasDataFile && hi & COPIED_HI)) return { kind: KIND_DATA, len: cs - inCluster, host: host + inCluster, csize: 0 };
       return { kind: KIND_UNALLOC, len: cs - inCluster, host: 0, csize: 0 };
     }
@@ -290,7 +291,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     let end = s + 1;
     while (end < 32 && kindOf(end) === kind) end++;
     s = end;
-    return { kind, len: end * ss - inCluster, host: host + inCluster, csize: 0 };
+    return { kind, len: end * ss - inCluster, host: host || (this.hasDataFile && hi & COPIED_HI) ? host + inCluster : 0, csize: 0 };
   }
 
   // ---- reads ------------------------------------------------------------
@@ -358,7 +359,10 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
         case KIND_DATA:
           return { length: len, allocated: true, zero: false, data: true, hostOffset: m.host, hostFile: this.dataFile.filename, depth: 0 };
         case KIND_ZERO:
-          return { length: len, allocated: true, zero: true, data: false, depth: 0 };
+          // A zero cluster that keeps its host cluster (no unmap) still reports where it lives.
+          return m.host
+            ? { length: len, allocated: true, zero: true, data: false, hostOffset: m.host, hostFile: this.dataFile.filename, depth: 0 }
+            : { length: len, allocated: true, zero: true, data: false, depth: 0 };
         case KIND_COMPRESSED:
           return { length: len, allocated: true, zero: false, data: true, compressed: true, depth: 0 };
         default: {

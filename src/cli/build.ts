@@ -4,11 +4,12 @@
  * No file-system access here (see validate.ts).
  */
 import { chardevFromLegacy, chardevFromOpts } from './chardev.js';
-import { canonicalFeature, CPU_PROPS, findCpuModel } from './cpu-models.js';
+import { attachDrive, DriveHelpRequest, resolveDrives, type PendingDrive } from './drives.js';
+import { resolveBoot, resolveCpu, resolveMemory, resolveSmp } from './resources.js';
 import { findDevice, QEMU_ONLY_DEVICES, type DeviceModel } from './device-models.js';
 import { CliError, withOption } from './errors.js';
 import type {
-  CacheMode, ChardevInfo, DeviceInfo, DisplayInfo, DriveInfo, DriveInterface, DriveMedia, ErrorAction, MachineDescription,
+  ChardevInfo, DeviceInfo, DisplayInfo, DriveInfo, MachineDescription,
   MonitorInfo, NetdevInfo, NicInfo, PortInfo,
 } from './machine-description.js';
 import { defaultMachine, findMachine, MACHINE_PROPS, type MachineType } from './machines.js';
@@ -28,12 +29,6 @@ export interface BuildEnv {
   warn: (msg: string) => void;
 }
 
-interface PendingDrive {
-  opts: QemuOpts;
-  where: string;
-  source: string;
-}
-
 interface PendingNet {
   kind: 'net' | 'nic' | 'netdev';
   opts: QemuOpts;
@@ -47,12 +42,6 @@ const PARALLEL_IO = [0x378, 0x278, 0x3bc];
 const NE2K_IO = [0x300, 0x320, 0x340, 0x360, 0x280, 0x380];
 const NE2K_IRQ = [9, 10, 11, 3, 4, 5];
 
-const DRIVE_KEYS = [
-  'file', 'if', 'bus', 'unit', 'index', 'media', 'format', 'snapshot', 'cache', 'readonly', 'id', 'werror', 'rerror',
-  'aio', 'discard', 'detect-zeroes', 'copy-on-read', 'serial', 'addr', 'node-name', 'auto-read-only', 'force-share',
-  'driver', 'cache.direct', 'cache.no-flush', 'cyls', 'heads', 'secs', 'trans', 'boot',
-];
-const FORMATS = ['raw', 'qcow2', 'qcow', 'vmdk', 'vdi', 'vpc', 'vhdx', 'qed', 'parallels', 'dmg', 'bochs', 'cloop', 'luks', 'vvfat'];
 const LOG_ITEMS = [
   ['out_asm', 'show generated host assembly code for each compiled TB'],
   ['in_asm', 'show target assembly code for each compiled TB'],
@@ -573,14 +562,14 @@ export class Builder {
     const mt = this.resolveMachine();
     const pci = mt.kind === 'pc';
     this.resolveAccel();
-    const cpu = this.resolveCpu();
-    const smp = this.resolveSmp(mt);
-    const memory = this.resolveMemory();
+    const cpu = resolveCpu(this.cpuSpec);
+    const smp = resolveSmp(this.smpOpts, mt, (m) => this.warn(m));
+    const memory = resolveMemory(this.memOpts, this.memWhere);
     // Memory hotplug (slots/maxmem) arrived with pc-i440fx-2.1; isapc never had it.
     if ((memory.slots > 0 || memory.maxBytes > memory.sizeBytes) && (mt.kind === 'isapc' || /^pc-i440fx-(1\.|2\.0$)/.test(mt.name))) {
       throw CliError.bare(`"-memory 'slots|maxmem'" is not supported by: ${mt.name}`);
     }
-    const boot = this.resolveBoot();
+    const boot = resolveBoot(this.bootOpts);
 
     const nd = this.flags.nodefaults;
     const chardevs = [...this.chardevs];
@@ -670,7 +659,13 @@ export class Builder {
     }
 
     // Drives.
-    const drives = this.resolveDrives(mt);
+    let drives: DriveInfo[];
+    try {
+      drives = resolveDrives(this.drives, mt, { snapshotAll: this.snapshotAll, nodefaults: nd, hdachs: this.hdachs });
+    } catch (e) {
+      if (e instanceof DriveHelpRequest) throw new HelpRequest(e.text);
+      throw e;
+    }
 
     // Devices.
     const devices: DeviceInfo[] = [];
@@ -814,7 +809,7 @@ export class Builder {
         if (ndev !== null && !netdevs.some((x) => x.id === ndev)) throw new CliError(`Property '${model.name}.netdev' can't find value '${ndev}'`);
         const drv = props.drive ?? null;
         if (model.category === 'Display') hasDisplayDevice = true;
-        if (drv !== null) this.attachDrive(model, drv, props, o.get('bus') ?? null, drives, usedDrives, ideTaken);
+        if (drv !== null) attachDrive(model, drv, props, o.get('bus') ?? null, drives, usedDrives, ideTaken);
         else if (model.name === 'ide-hd') throw new CliError('No drive specified');
         if (model.category === 'Network') {
           addNic(model.name, props.mac, ndev, null, id, '-device', props, d.where);
@@ -983,57 +978,6 @@ export class Builder {
     }
   }
 
-  private attachDrive(model: DeviceModel, id: string, props: Record<string, string>, bus: string | null, drives: DriveInfo[], used: Set<string>, ideTaken: Set<string>): void {
-    const dr = drives.find((d) => d.id === id);
-    if (!dr) throw new CliError(`Property '${model.name}.drive' can't find value '${id}'`);
-    if (dr.interface !== 'none') {
-      throw new CliError(`Drive '${id}' is already in use because it has been automatically connected to another device (did you need 'if=none' in the drive options?)`);
-    }
-    if (used.has(id)) throw new CliError(`Drive '${id}' is already in use by another device`);
-    used.add(id);
-    if (model.name === 'ide-hd' || model.name === 'ide-cd') {
-      let b = -1;
-      if (bus !== null) {
-        const m = /^ide\.([01])$/.exec(bus);
-        if (!m) throw new CliError(`Bus '${bus}' not found`);
-        b = Number(m[1]);
-      }
-      let u = props.unit !== undefined ? parseUint(props.unit)! : -1;
-      if (u > 1) throw new CliError(`Invalid IDE unit ${u}`);
-      if (b >= 0 && u >= 0) {
-        if (ideTaken.has(`${b}:${u}`)) throw new CliError(`IDE unit ${u} is in use`);
-      } else {
-        let found = false;
-        for (let bb = b >= 0 ? b : 0; bb <= (b >= 0 ? b : 1) && !found; bb++) {
-          for (let uu = u >= 0 ? u : 0; uu <= (u >= 0 ? u : 1); uu++) {
-            if (!ideTaken.has(`${bb}:${uu}`)) {
-              b = bb;
-              u = uu;
-              found = true;
-              break;
-            }
-          }
-        }
-        if (!found) throw new CliError(b >= 0 && u >= 0 ? `IDE unit ${u} is in use` : 'No free IDE bus');
-      }
-      ideTaken.add(`${b}:${u}`);
-      dr.bus = b;
-      dr.unit = u;
-      dr.device = model.name;
-      dr.media = model.name === 'ide-cd' ? 'cdrom' : 'disk';
-      if (dr.media === 'cdrom') dr.readonly = true;
-    } else if (model.name === 'floppy') {
-      const u = props.unit !== undefined ? parseUint(props.unit)! : drives.some((d) => d.device === 'floppy' && d.unit === 0) ? 1 : 0;
-      if (u > 1) throw new CliError(`Invalid floppy unit ${u}`);
-      dr.bus = 0;
-      dr.unit = u;
-      dr.device = 'floppy';
-    } else {
-      dr.device = model.name;
-    }
-    if (dr.file === null && model.name === 'ide-hd') throw CliError.bare('Device needs media, but drive is empty');
-  }
-
   private resolveMachine(): MachineType {
     const name = this.machineOpts.get('type');
     const r: ReturnType<typeof findMachine> = name === undefined || name === '' ? { ok: true, type: defaultMachine() } : findMachine(name);
@@ -1074,271 +1018,4 @@ export class Builder {
     for (const a of this.accels.slice(0, firstTcg)) this.warn(`warning: accelerator ${a.name} is not available in qemu-ts; falling back to tcg`);
   }
 
-  private resolveCpu(): MachineDescription['cpu'] {
-    const spec = this.cpuSpec;
-    const text = spec?.text ?? 'qemu64';
-    const parts = text.split(',');
-    const modelName = parts[0]!;
-    const m = findCpuModel(modelName);
-    if (!m) throw CliError.bare(`unable to find CPU model '${modelName}'`);
-    if (m.kvmOnly) throw CliError.bare(`CPU model '${modelName}' requires KVM or HVF`);
-    const features: Record<string, boolean> = {};
-    const plus: string[] = [];
-    const minus: string[] = [];
-    const props: Record<string, string> = {};
-    const cls = `${m.name}-x86_64-cpu`;
-    for (const p of parts.slice(1)) {
-      if (p === '') continue;
-      if (p[0] === '+' || p[0] === '-') {
-        const f = canonicalFeature(p.slice(1));
-        if (!f) throw CliError.bare(`Property '${cls}.${p.slice(1)}' not found`);
-        (p[0] === '+' ? plus : minus).push(f);
-        continue;
-      }
-      const eq = p.indexOf('=');
-      const key = eq < 0 ? p : p.slice(0, eq);
-      const val = eq < 0 ? 'on' : p.slice(eq + 1);
-      if (CPU_PROPS.includes(key)) {
-        props[key] = val;
-        continue;
-      }
-      const f = canonicalFeature(key);
-      if (!f) throw CliError.bare(`can't apply global ${cls}.${key}=${val}: Property '${cls}.${key}' not found`);
-      try {
-        features[f] = parseBool(val, key);
-      } catch {
-        throw CliError.bare(`can't apply global ${cls}.${key}=${val}: Parameter '${key}' expects 'on' or 'off'`);
-      }
-    }
-    // +feat / -feat override feat=on|off; -feat wins over +feat (QEMU's order).
-    for (const f of plus) features[f] = true;
-    for (const f of minus) features[f] = false;
-    const lm = features.lm ?? m.lm;
-    return { model: m.name, features, props, longMode: lm };
-  }
-
-  private resolveSmp(mt: MachineType): MachineDescription['smp'] {
-    const o = this.smpOpts;
-    if (!o) return { cpus: 1, maxcpus: 1, sockets: 1, dies: 1, cores: 1, threads: 1 };
-    const get = (k: string): number => {
-      const v = o.get(k);
-      if (v === undefined) return 0;
-      const n = parseUint(v);
-      if (n === null) throw new CliError(`Parameter '${k}' expects a number`, '-smp ' + o.text);
-      return n;
-    };
-    let cpus = get('cpus'), maxcpus = get('maxcpus'), sockets = get('sockets'), cores = get('cores'), threads = get('threads');
-    const dies = get('dies') || 1;
-    if (o.entries.some((e) => parseUint(e.value) === 0)) {
-      this.warn('warning: Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero');
-    }
-    const preferSockets = mt.kind === 'pc' && /^pc-i440fx-([1-5]\.|6\.[01]$)/.test(mt.name);
-    if (cpus === 0 && maxcpus === 0) {
-      sockets ||= 1;
-      cores ||= 1;
-      threads ||= 1;
-    } else {
-      maxcpus ||= cpus;
-      const mx = maxcpus;
-      if (preferSockets) {
-        threads ||= 1;
-        cores ||= 1;
-        sockets ||= Math.floor(mx / (dies * cores * threads));
-      } else {
-        threads ||= 1;
-        sockets ||= 1;
-        cores ||= Math.floor(mx / (sockets * dies * threads));
-      }
-    }
-    const total = sockets * dies * cores * threads;
-    maxcpus ||= total;
-    cpus ||= maxcpus;
-    const topo = `sockets (${sockets}) * dies (${dies}) * cores (${cores}) * threads (${threads})`;
-    if (total !== maxcpus) throw CliError.bare(`Invalid CPU topology: product of the hierarchy must match maxcpus: ${topo} != maxcpus (${maxcpus})`);
-    if (maxcpus < cpus) throw CliError.bare(`Invalid CPU topology: maxcpus must be equal to or greater than smp: ${topo} == maxcpus (${maxcpus}) < smp_cpus (${cpus})`);
-    if (maxcpus > mt.maxCpus) throw CliError.bare(`Invalid SMP CPUs ${maxcpus}. The max CPUs supported by machine '${mt.aliasOf ?? mt.name}' is ${mt.maxCpus}`);
-    return { cpus, maxcpus, sockets, dies, cores, threads };
-  }
-
-  private resolveMemory(): MachineDescription['memory'] {
-    const o = this.memOpts;
-    const DEFAULT = 128 * 1024 * 1024;
-    let size = DEFAULT;
-    const s = o.get('size');
-    if (s !== undefined) {
-      size = withOption(this.memWhere, () => parseSize(s, 'size', 'm'));
-      if (size === 0) size = DEFAULT;
-      size = Math.ceil(size / 8192) * 8192;
-    }
-    const mm = o.get('maxmem');
-    const slotsS = o.get('slots');
-    const maxBytes = mm === undefined ? size : withOption(this.memWhere, () => parseSize(mm, 'maxmem'));
-    const slots = slotsS === undefined ? 0 : withOption(this.memWhere, () => parseInt64(slotsS, 'slots', 'a number'));
-    if (slotsS !== undefined && mm === undefined) throw CliError.bare('slots specified but no max-size');
-    if (maxBytes < size) {
-      throw CliError.bare(`invalid value of maxmem: maximum memory size (0x${maxBytes.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`);
-    }
-    // TCG's default 40 physical address bits (1 TiB) bound RAM plus the PCI hole remap.
-    if (size > 2 ** 40 - 2 ** 30) throw CliError.bare(`cannot set up guest memory 'pc.ram': Cannot allocate memory`);
-    return { sizeBytes: size, maxBytes, slots };
-  }
-
-  private resolveBoot(): MachineDescription['boot'] {
-    const o = this.bootOpts;
-    let pcInvalid: string | null = null;
-    const checkOrder = (s: string): string => {
-      const seen = new Set<string>();
-      for (const c of s) {
-        if (c < 'a' || c > 'p') throw CliError.bare(`Invalid boot device '${c}'`);
-        if (seen.has(c)) throw CliError.bare(`Boot device '${c}' was given twice`);
-        // The PC firmware boots floppy (a, b), disk (c), CD-ROM (d) and network (n) only.
-        if (!'abcdn'.includes(c)) pcInvalid ??= c;
-        seen.add(c);
-      }
-      return s;
-    };
-    if (!o) return { order: 'cad', once: null, menu: null, splash: null, splashTimeMs: null, rebootTimeoutMs: -1, strict: false };
-    const order = o.get('order');
-    const once = o.get('once');
-    const menu = o.get('menu');
-    const st = o.get('splash-time');
-    const rt = o.get('reboot-timeout');
-    const strict = o.get('strict');
-    const boolOf = (v: string, k: string) => {
-      try {
-        return parseBool(v, k);
-      } catch {
-        throw CliError.bare(`Parameter 'boot.${k}' expects 'on' or 'off'`);
-      }
-    };
-    const intOf = (v: string, k: string) => {
-      try {
-        return parseInt64(v, k);
-      } catch {
-        throw CliError.bare(`Parameter 'boot.${k}' expects integer`);
-      }
-    };
-    const result = {
-      order: order !== undefined ? checkOrder(order) : 'cad',
-      once: once !== undefined ? checkOrder(once) : null,
-      menu: menu !== undefined ? boolOf(menu, 'menu') : null,
-      splash: o.get('splash') ?? null,
-      splashTimeMs: st !== undefined ? intOf(st, 'splash-time') : null,
-      rebootTimeoutMs: rt !== undefined ? intOf(rt, 'reboot-timeout') : -1,
-      strict: strict !== undefined ? boolOf(strict, 'strict') : false,
-    };
-    if (pcInvalid !== null) throw CliError.bare(`Invalid boot device for PC: '${pcInvalid}'`);
-    return result;
-  }
-
-  private resolveDrives(mt: MachineType): DriveInfo[] {
-    const out: DriveInfo[] = [];
-    const taken = new Map<string, DriveInfo>();
-    const ids = new Set<string>();
-    const all = [...this.drives];
-    const nd = this.flags.nodefaults;
-    const slotKey = (i: string, b: number, u: number) => `${i}:${b}:${u}`;
-    for (const pd of all) {
-      withOption(pd.where, () => {
-        const o = pd.opts;
-        for (const e of o.entries) {
-          if (!DRIVE_KEYS.includes(e.key) && !e.key.startsWith('file.') && !e.key.startsWith('throttling.')) {
-            const fmt = o.get('format');
-            throw new CliError(fmt ? `Block format '${fmt}' does not support the option '${e.key}'` : `Invalid parameter '${e.key}'`);
-          }
-        }
-        let iface = (o.get('if') ?? 'default') as string;
-        if (iface === 'default') iface = 'ide';
-        const IFACES: DriveInterface[] = ['ide', 'floppy', 'none', 'virtio', 'scsi', 'sd', 'mtd', 'pflash'];
-        if (!IFACES.includes(iface as DriveInterface)) throw new CliError(`unsupported bus type '${iface}'`);
-        if (iface === 'virtio' && mt.kind === 'isapc') throw new CliError("No 'PCI' bus found for device 'virtio-blk-pci'");
-        if (iface === 'sd' || iface === 'mtd' || iface === 'pflash') throw new CliError(`if=${iface} is not supported by qemu-ts`);
-        // pc and isapc have no SCSI controller of their own; QEMU 7.2 refuses if=scsi there.
-        if (iface === 'scsi') throw new CliError(`machine type does not support if=scsi,bus=${o.get('bus') ?? 0},unit=${o.get('unit') ?? 0}`);
-        const mediaS = o.get('media') ?? 'disk';
-        if (mediaS !== 'disk' && mediaS !== 'cdrom') throw new CliError(`'${mediaS}' invalid media`);
-        const media = mediaS as DriveMedia;
-        const fmt = o.get('format') ?? null;
-        if (fmt === 'help' || fmt === '?') throw new HelpRequest(`Supported formats: ${FORMATS.join(' ')}\n`);
-        if (fmt !== null && !FORMATS.includes(fmt)) throw new CliError(`Unknown driver '${fmt}'`);
-        const cacheS = o.get('cache') ?? 'writeback';
-        if (!['writeback', 'writethrough', 'none', 'directsync', 'unsafe'].includes(cacheS)) throw new CliError('invalid cache option');
-        const werror = o.get('werror') ?? 'enospc';
-        if (!['ignore', 'stop', 'report', 'enospc'].includes(werror)) throw new CliError(`'${werror}' invalid write error action`);
-        const rerror = o.get('rerror') ?? 'report';
-        if (!['ignore', 'stop', 'report'].includes(rerror)) throw new CliError(`'${rerror}' invalid read error action`);
-        const snapshot = o.getBool('snapshot', this.snapshotAll);
-        let readonly = o.getBool('readonly', false);
-        const maxDevs = iface === 'ide' ? 2 : iface === 'scsi' ? 7 : 0;
-        const num = (k: string): number => {
-          const v = o.get(k);
-          if (v === undefined) return -1;
-          const n = parseUint(v);
-          if (n === null) throw new CliError(`Parameter '${k}' expects a number`);
-          return n;
-        };
-        const index = num('index');
-        let bus = num('bus');
-        let unit = num('unit');
-        if (index >= 0) {
-          if (bus >= 0 || unit >= 0) throw new CliError('index cannot be used with bus and unit');
-          bus = maxDevs ? Math.floor(index / maxDevs) : 0;
-          unit = maxDevs ? index % maxDevs : index;
-        }
-        if (bus < 0) bus = 0;
-        if (unit < 0) {
-          unit = 0;
-          while (taken.has(slotKey(iface, bus, unit))) {
-            unit++;
-            if (maxDevs && unit >= maxDevs) {
-              unit -= maxDevs;
-              bus++;
-            }
-          }
-        }
-        if (maxDevs && unit >= maxDevs) throw new CliError(`unit ${unit} too big (max is ${maxDevs - 1})`);
-        if (iface !== 'none' && taken.has(slotKey(iface, bus, unit))) {
-          throw new CliError(`drive with bus=${bus}, unit=${unit} (index=${index}) exists`);
-        }
-        // Machine limits (pc and isapc: two IDE channels, two floppy drives).
-        if ((iface === 'ide' && bus > 1) || (iface === 'floppy' && (bus > 0 || unit > 1))) {
-          throw new CliError(`machine type does not support if=${iface},bus=${bus},unit=${unit}`);
-        }
-        let id = o.get('id');
-        if (id === undefined) {
-          const mediaStr = iface === 'ide' || iface === 'scsi' ? (media === 'cdrom' ? '-cd' : '-hd') : '';
-          id = maxDevs ? `${iface}${bus}${mediaStr}${unit}` : `${iface}${mediaStr}${unit}`;
-        }
-        if (ids.has(id)) throw new CliError(`Duplicate ID '${id}' for drive`);
-        ids.add(id);
-        let file: string | null = o.get('file') ?? null;
-        if (file === '') file = null;
-        if (media === 'cdrom') readonly = true;
-        const device = iface === 'ide' ? (media === 'cdrom' ? 'ide-cd' : 'ide-hd') : iface === 'floppy' ? 'floppy' : iface === 'virtio' ? 'virtio-blk-pci' : iface === 'scsi' ? (media === 'cdrom' ? 'scsi-cd' : 'scsi-hd') : null;
-        if (file === null && device !== null && media === 'disk' && iface !== 'floppy') throw CliError.bare('Device needs media, but drive is empty');
-        const extra = o.toRecord(['file', 'if', 'bus', 'unit', 'index', 'media', 'format', 'snapshot', 'cache', 'readonly', 'id', 'werror', 'rerror']);
-        if (pd.source === '-hda' && this.hdachs) {
-          const [c, h, s, t] = this.hdachs.split(',');
-          Object.assign(extra, { cyls: c!, heads: h!, secs: s! }, t ? { trans: t } : {});
-        }
-        const di: DriveInfo = {
-          id, file, format: fmt, formatProbed: false, interface: iface as DriveInterface, bus, unit, index,
-          media, readonly, snapshot, cache: cacheS as CacheMode, werror: werror as ErrorAction, rerror: rerror as ErrorAction,
-          device, source: pd.source, origin: pd.where, extra, sizeBytes: null,
-        };
-        if (iface !== 'none') taken.set(slotKey(iface, bus, unit), di);
-        out.push(di);
-      });
-    }
-    // QEMU's default drives: an empty CD-ROM at ide index 2 and an empty floppy drive A.
-    if (!nd) {
-      if (!taken.has('ide:1:0')) {
-        out.push({ id: 'ide1-cd0', file: null, format: null, formatProbed: false, interface: 'ide', bus: 1, unit: 0, index: 2, media: 'cdrom', readonly: true, snapshot: this.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'ide-cd', source: 'default', origin: 'default', extra: {}, sizeBytes: null });
-      }
-      if (!taken.has('floppy:0:0')) {
-        out.push({ id: 'floppy0', file: null, format: null, formatProbed: false, interface: 'floppy', bus: 0, unit: 0, index: 0, media: 'disk', readonly: false, snapshot: this.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'floppy', source: 'default', origin: 'default', extra: {}, sizeBytes: null });
-      }
-    }
-    return out;
-  }
 }

@@ -190,3 +190,42 @@ describe('contract with the integer core', () => {
     expect(() => g.loadState({ bogus: 1 })).toThrow(/invalid saved state/);
   });
 });
+
+describe('FXSAVE / FXRSTOR vs host CPU (legacy 512-byte layout)', () => {
+  // compared: FCW, FSW, abridged FTW, ST0-7 slots (incl. the 6 reserved bytes) and MXCSR;
+  // not comparable: FOP/FIP/FDP (64-bit host, AMD stores them only with ES set), MXCSR_MASK (host has DAZ), XMM
+  const cmpMask = (b: Uint8Array): Uint8Array => { const c = b.slice(0, 160); c.fill(0, 5, 24); c.fill(0, 28, 32); return c; };
+  it('FXSAVE writes the host bytes', () => {
+    const r = new Rng(33);
+    const cases: Case[] = [];
+    for (let n = 0; n < 300; n++) cases.push({ code: [0x0f, 0xae, 0x06], state: randomState(r), mem: new Uint8Array(512).fill(0xcc) });
+    const host = runHost(cases), ours = runOurs(cases);
+    const bad: string[] = [];
+    for (let i = 0; i < cases.length; i++) {
+      const h = hex(cmpMask(host[i].mem)), o = hex(cmpMask(ours[i].mem));
+      if (h !== o && bad.length < 4) bad.push(`host ${h}\nours ${o}`);
+    }
+    expect(bad).toEqual([]);
+  });
+  it('FXRSTOR loads arbitrary images like the host', () => {
+    const r = new Rng(34);
+    const cases: Case[] = [];
+    for (let n = 0; n < 300; n++) {
+      const img = new Uint8Array(512);
+      const dv = new DataView(img.buffer);
+      dv.setUint16(0, r.u32() & 0xffff, true);
+      dv.setUint16(2, r.u32() & 0xffff, true);
+      img[4] = r.u32() & 0xff;
+      dv.setUint32(24, 0x1f80, true);
+      for (let i = 0; i < 8; i++) { const x = randX(r); dv.setBigUint64(32 + 16 * i, x.m, true); dv.setUint16(40 + 16 * i, (x.s << 15) | x.e, true); }
+      cases.push({ code: [0x0f, 0xae, 0x0e], state: randomState(r), mem: img });
+    }
+    const host = runHost(cases), ours = runOurs(cases);
+    const bad: string[] = [];
+    for (let i = 0; i < cases.length; i++) {
+      const h = hex(maskPointers(host[i].state, 0)), o = hex(maskPointers(ours[i].state, 0));
+      if (h !== o && bad.length < 4) bad.push(`img=${hex(cases[i].mem!.slice(0, 8))}\nhost ${h}\nours ${o}`);
+    }
+    expect(bad).toEqual([]);
+  });
+});

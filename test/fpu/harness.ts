@@ -45,7 +45,7 @@ const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 export function runHost(cases: Case[]): Result[] {
   const input = cases.map((c) => {
-    const mem = new Uint8Array(128); if (c.mem) mem.set(c.mem);
+    const mem = new Uint8Array(Math.max(128, c.mem?.length ?? 0)); if (c.mem) mem.set(c.mem);
     return `${hex(new Uint8Array(c.code))} ${hex(c.state)} ${hex(mem)} ${((c.eflags ?? 0x202) >>> 0).toString(16)}`;
   }).join('\n') + '\n';
   const r = spawnSync(oracle(), [], { input, maxBuffer: 1 << 30, encoding: 'utf8' });
@@ -59,7 +59,7 @@ export function runHost(cases: Case[]): Result[] {
 }
 
 export class FlatMem implements FpuHost {
-  readonly b = new Uint8Array(0x2000);
+  readonly b = new Uint8Array(0x3000);
   read8(a: number): number { return this.b[a]; }
   read16(a: number): number { return this.b[a] | (this.b[a + 1] << 8); }
   read32(a: number): number { return (this.read16(a) | (this.read16(a + 2) << 16)) >>> 0; }
@@ -79,9 +79,12 @@ export function runOurs(cases: Case[]): Result[] {
     if (c.mem) mem.b.set(c.mem, MEM_AT);
     fpu.execute(0xdd, 0x26, STATE_AT, 3, 0);
     let fl = c.eflags ?? 0x202;
-    fl = fpu.execute(c.code[0], c.code[1], MEM_AT, 3, fl);
+    if (c.code[0] === 0x0f && c.code[1] === 0xae) { // FXSAVE / FXRSTOR [rsi]
+      if (((c.code[2] >> 3) & 7) === 0) fpu.fxsave(MEM_AT, 3); else fpu.fxrstor(MEM_AT, 3);
+    } else fl = fpu.execute(c.code[0], c.code[1], MEM_AT, 3, fl);
     fpu.execute(0xdd, 0x36, STATE_AT, 3, 0);
-    return { state: mem.b.slice(STATE_AT, STATE_AT + 108), mem: mem.b.slice(MEM_AT, MEM_AT + 128), eflags: fl };
+    const n = Math.max(128, c.mem?.length ?? 0);
+    return { state: mem.b.slice(STATE_AT, STATE_AT + 108), mem: mem.b.slice(MEM_AT, MEM_AT + n), eflags: fl };
   });
 }
 

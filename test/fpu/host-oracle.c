@@ -3,7 +3,7 @@
  *   CODE STATE MEM EFLAGS
  * CODE   = hex bytes of one x87 instruction (memory operand encoded as [rsi], mod=00 rm=110)
  * STATE  = 108-byte FSAVE image (32-bit protected layout) loaded with FRSTOR
- * MEM    = 128 bytes of memory at [rsi]
+ * MEM    = up to 512 bytes of memory at [rsi] (as many are printed back)
  * EFLAGS = hex value loaded with POPFQ before the instruction
  * and prints the state after the instruction (FNSAVE image), the memory and EFLAGS.
  * The instruction runs in a stub: frstor [rdi]; push [rdx]; popfq; INSN; pushfq;
@@ -45,9 +45,9 @@ int main(void) {
   signal(SIGFPE, onfpe);
   uint8_t *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (code == MAP_FAILED) { perror("mmap"); return 2; }
-  static char line[4096];
+  static char line[8192];
   static uint8_t state[112] __attribute__((aligned(16)));
-  static uint8_t mem[128] __attribute__((aligned(16)));
+  static uint8_t mem[512] __attribute__((aligned(16)));
   uint64_t flags;
   while (fgets(line, sizeof line, stdin)) {
     char *tok[4];
@@ -60,7 +60,7 @@ int main(void) {
     memset(state, 0, sizeof state);
     memset(mem, 0, sizeof mem);
     parsehex(tok[1], state, 108);
-    parsehex(tok[2], mem, 128);
+    int nm = parsehex(tok[2], mem, 512);
     flags = strtoull(tok[3], NULL, 16);
     int k = 0;
     code[k++] = 0xdd; code[k++] = 0x27;            /* frstor [rdi] */
@@ -76,7 +76,7 @@ int main(void) {
     fn(state, mem, &flags);
     for (int i = 0; i < 108; i++) printf("%02x", state[i]);
     putchar(' ');
-    for (int i = 0; i < 128; i++) printf("%02x", mem[i]);
+    for (int i = 0; i < nm; i++) printf("%02x", mem[i]);
     printf(" %llx\n", (unsigned long long)flags);
   }
   return 0;

@@ -30,6 +30,8 @@ export function rectHeader(x: number, y: number, w: number, h: number, enc: numb
   return b;
 }
 
+export interface PreparedRect { head: Buffer; body: Buffer; stream: DeflateStream | null }
+
 const HEX_RAW = 1, HEX_BG = 2, HEX_FG = 4, HEX_ANY = 8, HEX_COLOURED = 16;
 
 export class RectEncoder {
@@ -48,25 +50,30 @@ export class RectEncoder {
     this.zlibStream = this.zrleStream = null;
   }
 
-  /** Header and payload of one rectangle. */
-  async encode(enc: number, px: Pixels, x: number, y: number, w: number, h: number): Promise<Buffer[]> {
+  /**
+   * Encode one rectangle's pixels now (synchronously, so every rectangle of
+   * an update shows the same instant); compression happens in {@link finish}.
+   */
+  prepare(enc: number, px: Pixels, x: number, y: number, w: number, h: number): PreparedRect {
     const head = rectHeader(x, y, w, h, enc);
     switch (enc) {
-      case ENC_HEXTILE: return [head, this.hextile(px, x, y, w, h)];
-      case ENC_ZLIB: {
+      case ENC_HEXTILE: return { head, body: this.hextile(px, x, y, w, h), stream: null };
+      case ENC_ZLIB:
         this.zlibStream ??= new DeflateStream(this.level);
-        const z = await this.zlibStream.compress(this.conv.raw(px.data, px.width, x, y, w, h));
-        const len = Buffer.allocUnsafe(4); len.writeUInt32BE(z.length, 0);
-        return [head, len, z];
-      }
-      case ENC_ZRLE: {
+        return { head, body: this.conv.raw(px.data, px.width, x, y, w, h), stream: this.zlibStream };
+      case ENC_ZRLE:
         this.zrleStream ??= new DeflateStream(this.level);
-        const z = await this.zrleStream.compress(this.zrle(px, x, y, w, h));
-        const len = Buffer.allocUnsafe(4); len.writeUInt32BE(z.length, 0);
-        return [head, len, z];
-      }
-      default: return [head, this.conv.raw(px.data, px.width, x, y, w, h)];
+        return { head, body: this.zrle(px, x, y, w, h), stream: this.zrleStream };
+      default: return { head, body: this.conv.raw(px.data, px.width, x, y, w, h), stream: null };
     }
+  }
+
+  /** The bytes of a prepared rectangle (compressed through the client's stream for zlib/ZRLE). */
+  async finish(p: PreparedRect): Promise<Buffer[]> {
+    if (p.stream === null) return [p.head, p.body];
+    const z = await p.stream.compress(p.body);
+    const len = Buffer.allocUnsafe(4); len.writeUInt32BE(z.length, 0);
+    return [p.head, len, z];
   }
 
   // ------------------------------------------------------------ Hextile

@@ -82,6 +82,14 @@ describe('openImage errors match qemu-img', () => {
       [(b) => b.writeUInt32BE(0, 36), 0],
       [(b) => b.writeUInt32BE(100000000, 36), 0],
       [(b) => b.writeUInt32BE(8, 76), 0],
+      [(b) => b.writeUInt32BE(8, 76), 0],
+      [(b) => { b.writeUInt32BE(8, 76); b[104] = 1; b.writeUInt32BE(0, 76); }, 0],
+      [(b) => b.writeUInt32BE(0x1000000, 60), 0],
+      [(b) => b.writeUInt32BE(0x10200, 52), 0],
+      [(b) => { b.writeUInt32BE(1, 60); b.writeUInt32BE(0x10200, 68); }, 0],
+      [(b) => b.writeUInt32BE(0x10000, 56), 0],
+      [(b) => b.writeUInt32BE(0, 56), 0],
+      [(b) => b.writeUInt32BE(3, 32), 0],
       [() => undefined, 50],
       [() => undefined, 100],
     ];
@@ -142,5 +150,16 @@ describe('probed raw', () => {
     const n2 = await openImage(f, { readOnly: true, format: 'raw' });
     expect(isProbedRaw(n2)).toBe(false);
     await n2.close();
+  });
+});
+
+describe('encrypted images', () => {
+  it('are refused with a clear message', async () => {
+    const f = t.path('enc.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', f, '1M']);
+    const b = readFileSync(f);
+    b.writeUInt32BE(1, 32);
+    writeFileSync(f, b);
+    expect(await openErr(f)).toBe(`Could not open '${f}': encrypted qcow2 images are not supported`);
   });
 });

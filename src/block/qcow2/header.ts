@@ -208,16 +208,16 @@ export function parseHeader(head: Uint8Array, readBacking: (off: number, len: nu
     throw new BlockError('qcow2: Compression type incompatible feature bit must be set');
   }
 
-  if (h.cryptMethod > 2) throw new BlockError(`Unsupported encryption method: ${h.cryptMethod}`);
+  if (h.cryptMethod > 2) throw new BlockError(`Unsupported encryption method ${h.cryptMethod}`);
 
   if (h.refcountTableClusters * clusterSize > MAX_REFTABLE_BYTES) throw new BlockError('Reference count table too large');
   if (h.refcountTableClusters === 0) throw new BlockError('Image does not contain a reference count table');
   if (!validateTableOffset(h.refcountTableOffset, h.refcountTableClusters * clusterSize, 1, clusterSize)) {
-    throw new BlockError('Invalid reference count table offset');
+    throw new BlockError('Reference count table offset invalid');
   }
-  if (h.nbSnapshots > 65536) throw new BlockError('Too many snapshots');
+  if (h.nbSnapshots > 65536) throw new BlockError('Snapshot table too large');
   if (h.nbSnapshots && !validateTableOffset(h.snapshotsOffset, h.nbSnapshots, 40, clusterSize)) {
-    throw new BlockError('Invalid snapshot table offset');
+    throw new BlockError('Snapshot table offset invalid');
   }
   if (h.l1Size > MAX_L1_BYTES / 8) throw new BlockError('Active L1 table too large');
   const l2Entries = clusterSize / ((h.incompatible & INCOMPAT_EXTL2) ? 16 : 8);

@@ -18,14 +18,20 @@ export interface FloppyBlock {
   readonly readOnly?: boolean;
 }
 
-export interface FloppyGeometry { tracks: number; heads: number; sectors: number; /** CMOS drive type */ driveType: number }
+export interface FloppyGeometry {
+  tracks: number; heads: number; sectors: number;
+  /** CMOS drive type (2 = 1.2M 5.25", 4 = 1.44M 3.5", 5 = 2.88M), as QEMU picks the drive for the medium */
+  driveType: number;
+  /** Data rate the medium needs: 0 = 500 kbit/s, 1 = 300, 2 = 250, 3 = 1000 (the CCR/DSR encoding) */
+  rate: number;
+}
 
 const FORMATS: FloppyGeometry[] = [
-  { tracks: 40, heads: 1, sectors: 8, driveType: 1 }, { tracks: 40, heads: 1, sectors: 9, driveType: 1 },
-  { tracks: 40, heads: 2, sectors: 8, driveType: 1 }, { tracks: 40, heads: 2, sectors: 9, driveType: 1 },
-  { tracks: 80, heads: 2, sectors: 9, driveType: 3 }, { tracks: 80, heads: 2, sectors: 15, driveType: 2 },
-  { tracks: 80, heads: 2, sectors: 18, driveType: 4 }, { tracks: 80, heads: 2, sectors: 21, driveType: 4 },
-  { tracks: 82, heads: 2, sectors: 21, driveType: 4 }, { tracks: 80, heads: 2, sectors: 36, driveType: 5 },
+  { tracks: 40, heads: 1, sectors: 8, driveType: 2, rate: 2 }, { tracks: 40, heads: 1, sectors: 9, driveType: 2, rate: 1 },
+  { tracks: 40, heads: 2, sectors: 8, driveType: 2, rate: 2 }, { tracks: 40, heads: 2, sectors: 9, driveType: 2, rate: 1 },
+  { tracks: 80, heads: 2, sectors: 9, driveType: 4, rate: 2 }, { tracks: 80, heads: 2, sectors: 15, driveType: 2, rate: 0 },
+  { tracks: 80, heads: 2, sectors: 18, driveType: 4, rate: 0 }, { tracks: 80, heads: 2, sectors: 21, driveType: 4, rate: 0 },
+  { tracks: 82, heads: 2, sectors: 21, driveType: 4, rate: 0 }, { tracks: 80, heads: 2, sectors: 36, driveType: 5, rate: 3 },
 ];
 
 /** Geometry for an image: the exact standard format, else the smallest that holds it. */
@@ -233,7 +239,8 @@ export class Fdc82077 extends ByteIoDevice {
       case 0x0a: { // READ ID
         this.dor = (this.dor & ~3) | drv;
         d.head = head;
-        if (!d.image) { this.finish(drv, head, ST0_ABN, ST1_MA, 0, d.track, head, d.sector, 2); return; }
+        // No medium, or a data rate the medium was not recorded at: no ID field is ever found.
+        if (!d.image || this.rate !== d.geom.rate) { this.finish(drv, head, ST0_ABN, ST1_MA, 0, d.track, head, d.sector, 2); return; }
         this.finish(drv, head, 0, 0, 0, d.track, head, d.sector, 2);
         return;
       }
@@ -242,7 +249,7 @@ export class Fdc82077 extends ByteIoDevice {
         this.dor = (this.dor & ~3) | drv;
         const write = op === 0x05 || op === 0x09;
         const x: Xfer = { write, drv, head, c: c[2]!, h: c[3]!, r: op === 0x02 ? 1 : c[4]!, eot: c[6]!, mt: (c[0]! & 0x80) !== 0, verify: op === 0x16 };
-        if (!d.image) { this.finish(drv, head, ST0_ABN, ST1_MA, 0, x.c, x.h, x.r, c[5]!); return; }
+        if (!d.image || this.rate !== d.geom.rate) { this.finish(drv, head, ST0_ABN, ST1_MA, 0, x.c, x.h, x.r, c[5]!); return; }
         if (c[5] !== 2 && !(c[5] === 0 && c[8] === 0xff)) { this.finish(drv, head, ST0_ABN, ST1_ND, 0, x.c, x.h, x.r, c[5]!); return; }
         if (write && d.image.readOnly) { this.finish(drv, head, ST0_ABN, ST1_NW, 0, x.c, x.h, x.r, 2); return; }
         if (x.c !== d.track) {
@@ -363,7 +370,7 @@ export class Fdc82077 extends ByteIoDevice {
   private format(c: number[], drv: number, head: number): void {
     const d = this.drives[drv]!, n = c[2]!;
     this.dor = (this.dor & ~3) | drv;
-    if (!d.image) { this.finish(drv, head, ST0_ABN, ST1_MA, 0, d.track, head, 1, n); return; }
+    if (!d.image || this.rate !== d.geom.rate) { this.finish(drv, head, ST0_ABN, ST1_MA, 0, d.track, head, 1, n); return; }
     if (d.image.readOnly) { this.finish(drv, head, ST0_ABN, ST1_NW, 0, d.track, head, 1, n); return; }
     d.head = head;
     this.xfer = { write: true, drv, head, c: d.track, h: head, r: 1, eot: c[3]!, mt: false, verify: false, fmt: { sc: c[3]!, fill: c[5]!, n } };

@@ -42,16 +42,20 @@ function setup(img: Img | null = new Img(image())) {
   };
   // controller reset as a BIOS does it, then the 4 sense interrupts
   io.write(0x3f2, 1, 0x00); io.write(0x3f2, 1, 0x1c);
+  io.write(0x3f7, 1, (img ? floppyGeometry(img.size()).rate : 0)); // the BIOS sets the medium's data rate
   return { mem, io, dma, sink, fdc, msr, send, results, waitIrq, dmaSetup, img };
 }
 
 describe('82077AA floppy controller', () => {
   it('picks geometry from the image size', () => {
-    expect(floppyGeometry(1474560)).toEqual({ tracks: 80, heads: 2, sectors: 18, driveType: 4 });
-    expect(floppyGeometry(2949120)).toEqual({ tracks: 80, heads: 2, sectors: 36, driveType: 5 });
-    expect(floppyGeometry(737280)).toEqual({ tracks: 80, heads: 2, sectors: 9, driveType: 3 });
-    expect(floppyGeometry(1228800)).toEqual({ tracks: 80, heads: 2, sectors: 15, driveType: 2 });
-    expect(floppyGeometry(368640)).toEqual({ tracks: 40, heads: 2, sectors: 9, driveType: 1 });
+    // drive types and data rates as QEMU 7.2 reports them (CMOS 0x10, READ ID at each CCR rate)
+    expect(floppyGeometry(1474560)).toEqual({ tracks: 80, heads: 2, sectors: 18, driveType: 4, rate: 0 });
+    expect(floppyGeometry(2949120)).toEqual({ tracks: 80, heads: 2, sectors: 36, driveType: 5, rate: 3 });
+    expect(floppyGeometry(737280)).toEqual({ tracks: 80, heads: 2, sectors: 9, driveType: 4, rate: 2 });
+    expect(floppyGeometry(1228800)).toEqual({ tracks: 80, heads: 2, sectors: 15, driveType: 2, rate: 0 });
+    expect(floppyGeometry(368640)).toEqual({ tracks: 40, heads: 2, sectors: 9, driveType: 2, rate: 1 });
+    expect(floppyGeometry(327680)).toEqual({ tracks: 40, heads: 2, sectors: 8, driveType: 2, rate: 2 });
+    expect(floppyGeometry(1720320)).toEqual({ tracks: 80, heads: 2, sectors: 21, driveType: 4, rate: 0 });
     expect(floppyGeometry(1000000).sectors).toBe(15);
   });
 
@@ -211,6 +215,21 @@ describe('82077AA floppy controller', () => {
     await waitIrq();
     expect(results()).toEqual([0x40, 0x80, 0, 1, 0, 1, 2]);
     expect(img.data.subarray(2 * 512, 3 * 512).every((b) => b === 0x5a)).toBe(true);
+  });
+
+  it('fails READ ID and READ DATA with MA when the data rate does not suit the medium (720K needs 250 kbit/s)', async () => {
+    const { send, results, io, waitIrq, dmaSetup, mem } = setup(new Img(image(737280)));
+    for (let i = 0; i < 4; i++) { send(0x08); results(); }
+    io.write(0x3f7, 1, 0); // 500 kbit/s
+    send(0x4a, 0x00); expect(results().slice(0, 3)).toEqual([0x40, 0x01, 0]);
+    send(0x46, 0x00, 0, 0, 1, 2, 9, 0x1b, 0xff); expect(results().slice(0, 3)).toEqual([0x40, 0x01, 0]);
+    io.write(0x3f4, 1, 0x02); // DSR: 250 kbit/s
+    send(0x4a, 0x00); expect(results().slice(0, 3)).toEqual([0, 0, 0]);
+    dmaSetup(0x46, 0x10000, 512);
+    send(0x46, 0x04, 0, 1, 9, 2, 9, 0x1b, 0xff); // last sector of head 1: TC and EOT together
+    await waitIrq();
+    expect(results()).toEqual([0x04, 0, 0, 1, 1, 1, 2]);
+    expect(mem.mem[0x10000 + 7]).toBe(pat(17, 7));
   });
 
   it('IRQ6 is gated by the DMA/IRQ enable bit of the DOR', () => {

@@ -142,7 +142,8 @@ function buildScript(): Script {
   s.out8(0x83, 0x5a).in8(0x83, 'dma page 1');
   s.out8(0x0a, 0x02);
 
-  // --- 82077AA
+  // --- 82077AA (data rate for the 1.44M medium first, as SeaBIOS leaves it)
+  s.out8(0x3f7, 0x00);
   s.out8(0x3f2, 0x08).out8(0x3f2, 0x1c);
   s.wait(0x3f4, 0xc0, 0x80, 'fdc ready after reset');
   s.in8(0x3f4, 'fdc msr idle');

@@ -1675,7 +1675,8 @@ export class Cpu extends Protect implements FpuHost {
     }
   }
   private setCr4(v: number): void {
-    const allowed = 0x1 | 0x2 | 0x4 | 0x8 | CR4_PSE | CR4_PAE | CR4_PGE | 0x100 | 0x200 | 0x400;
+    // VME/PVI, DE (I/O breakpoints), MCE and OSXMMEXCPT are not implemented (nor advertised): reserved
+    const allowed = CR4_TSD | CR4_PSE | CR4_PAE | CR4_PGE | 0x100 | 0x200;
     if ((v & ~allowed) !== 0) this.fault(EX_GP, 0);
     const old = this.cr4;
     this.cr4 = v;

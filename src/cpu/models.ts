@@ -35,8 +35,8 @@ export const FEAT_PGE = 1 << 13;
 export const FEAT_CMOV = 1 << 15;
 export const FEAT_FXSR = 1 << 24;
 
-/** Integer features this core executes (no MMX/SSE, no local APIC, no MTRR/PAT). */
-const CORE = FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
+/** Integer features this core executes (no MMX/SSE, no local APIC, no MTRR/PAT, no I/O breakpoints). */
+const CORE = FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV;
 
 export const MODELS: Record<string, CpuModel> = {
   pentium3: {

@@ -127,10 +127,9 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   dirty(): boolean {
     return (this.h.incompatible & INCOMPAT_DIRTY) !== 0;
   }
+  /** Host bytes of the image file (like qemu-img, an external data file is not counted). */
   async allocatedFileSize(): Promise<number> {
-    let n = await this.file.allocatedSize();
-    if (this.dataFile !== this.file) n += await this.dataFile.allocatedSize();
-    return n;
+    return this.file.allocatedSize();
   }
   formatSpecific(): { type: string; data: Record<string, unknown> } {
     const h = this.h;

@@ -552,7 +552,7 @@ export class IdeChannel {
         if (hd || (d.feature & 0x02) !== 0) return this.abort(d);
         d.atapiDma = (d.feature & 1) !== 0;
         d.status = READY;
-        d.nsector = (d.nsector & ~7) | IR_COD;
+        d.nsector = IR_COD; // as QEMU: the whole register, not just the reason bits
         this.transferStart(d, this.buffer(12), 12, false, () => this.packet(d));
         return;
       case 0x90: // EXECUTE DEVICE DIAGNOSTIC
@@ -891,7 +891,7 @@ export class IdeChannel {
         this.raiseIrq();
         dma.finish(sg.more);
       } else {
-        dma.finish(sg.more);
+        dma.finish(false); // QEMU clears Active after an ATAPI transfer even with PRDs to spare
         this.atapiOk(d);
       }
     }, (e: unknown) => {

@@ -71,6 +71,13 @@ describe('IDE and PCI under SeaBIOS on the whole machine, against real QEMU', ()
     expect(r.ours.split('\n')).toEqual(r.qemu.split('\n'));
   });
 
+  it('ATAPI byte count limits and packet DMA (atapi-probe)', async () => {
+    const r = await both(join(here, 'fixtures', 'atapi-probe.asm'),
+      () => ['-drive', `file=${join(dir, 'cd.iso')},format=raw,if=ide,index=2,media=cdrom`]);
+    expect(r.qemu.split('\n').length).toBe(8);
+    expect(r.ours.split('\n')).toEqual(r.qemu.split('\n'));
+  });
+
   it('ATA task files (ata-probe) and the data they write', async () => {
     const r = await both(join(here, 'fixtures', 'ata-probe.asm'), ideDrives);
     expect(r.ours.split('\n')).toEqual(r.qemu.split('\n'));

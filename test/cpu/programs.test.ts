@@ -15,6 +15,9 @@ const MANUAL: Record<string, Record<string, { line: string; why: string }>> = {
     nullseg: { line: 'nullseg: loaded #0d err=00000000', why: 'SDM 3A 5.4.1: access through a null selector raises #GP(0)' },
     lockmov: { line: 'lockmov: #06 err=00000000', why: 'SDM 2A LOCK: #UD unless the destination is a lockable read-modify-write' },
   },
+  realmode: {
+    limit: { line: 'limit: #GP', why: 'SDM 3B 20.1 real-address mode: a word at offset FFFFh exceeds the 64 KiB limit, #GP(0) (the 80286 vectors show the same); QEMU skips the check' },
+  },
   paging: {
     pde_a: { line: 'pde_a: #0e err=00000000 cr2=00c0000000000000', why: 'a walk that ends in a not-present PTE does not set the PDE accessed bit (QEMU sets it)' },
   },
@@ -38,6 +41,7 @@ interface Program { name: string; file: string; defines: string[]; qemu: boolean
 const PROGRAMS: Program[] = [
   { name: 'pmode', file: 'pmode', defines: [], qemu: true, triple: false },
   { name: 'pmode2', file: 'pmode2', defines: [], qemu: true, triple: false },
+  { name: 'realmode', file: 'realmode', defines: [], qemu: true, triple: false },
   { name: 'paging', file: 'paging', defines: [], qemu: true, triple: false },
   { name: 'v86', file: 'v86', defines: [], qemu: true, triple: false },
   { name: 'debug', file: 'debug', defines: ['-DNO_EXEC_BP'], qemu: true, triple: true },

@@ -4,18 +4,19 @@
  * No file-system access here (see validate.ts).
  */
 import { chardevFromLegacy, chardevFromOpts } from './chardev.js';
-import { attachDrive, DriveHelpRequest, resolveDrives, type PendingDrive } from './drives.js';
+import { attachDrive, resolveDrives, type PendingDrive } from './drives.js';
 import { resolveBoot, resolveCpu, resolveMemory, resolveSmp } from './resources.js';
 import { findDevice, QEMU_ONLY_DEVICES, type DeviceModel } from './device-models.js';
-import { CliError, withOption } from './errors.js';
+import { CliError, HelpRequest, withOption } from './errors.js';
+import { NetworkBuilder, type PendingNet } from './network.js';
 import type {
   ChardevInfo, DeviceInfo, DisplayInfo, DriveInfo, MachineDescription,
-  MonitorInfo, NetdevInfo, NicInfo, PortInfo,
+  MonitorInfo, PortInfo,
 } from './machine-description.js';
 import { defaultMachine, findMachine, MACHINE_PROPS, type MachineType } from './machines.js';
-import { formatMac, netdevFromOpts, parseMac } from './net.js';
+import { parseMac } from './net.js';
 import { findOption } from './options.js';
-import { parseBool, parseInt64, parseQemuOpts, parseSize, parseUint, QemuOpts, strToSize, SIZE_HINT } from './qemu-opts.js';
+import { parseBool, parseInt64, parseQemuOpts, parseUint, QemuOpts, strToSize, SIZE_HINT } from './qemu-opts.js';
 
 /** One option occurrence from argv (or a -readconfig file). */
 export interface ArgItem {
@@ -29,18 +30,10 @@ export interface BuildEnv {
   warn: (msg: string) => void;
 }
 
-interface PendingNet {
-  kind: 'net' | 'nic' | 'netdev';
-  opts: QemuOpts;
-  where: string;
-}
-
 const TRUE_FALSE = ['on', 'yes', 'true', 'y', 'off', 'no', 'false', 'n'];
 const SERIAL_IO = [0x3f8, 0x2f8, 0x3e8, 0x2e8];
 const SERIAL_IRQ = [4, 3, 4, 3];
 const PARALLEL_IO = [0x378, 0x278, 0x3bc];
-const NE2K_IO = [0x300, 0x320, 0x340, 0x360, 0x280, 0x380];
-const NE2K_IRQ = [9, 10, 11, 3, 4, 5];
 
 const LOG_ITEMS = [
   ['out_asm', 'show generated host assembly code for each compiled TB'],
@@ -71,9 +64,7 @@ export function logHelp(): string {
   return lines.join('\n');
 }
 
-export class HelpRequest {
-  constructor(readonly text: string, readonly code = 0) {}
-}
+export { HelpRequest } from './errors.js';
 
 export class Builder {
   private readonly env: BuildEnv;
@@ -663,7 +654,6 @@ export class Builder {
     try {
       drives = resolveDrives(this.drives, mt, { snapshotAll: this.snapshotAll, nodefaults: nd, hdachs: this.hdachs });
     } catch (e) {
-      if (e instanceof DriveHelpRequest) throw new HelpRequest(e.text);
       throw e;
     }
 
@@ -673,115 +663,9 @@ export class Builder {
       const r = addLegacyChardev(i === 0 ? 'debugcon' : `debugcon${i}`, d.spec, d.where, 'debugcon');
       if (r) devices.push(this.isaDevice('isa-debugcon', { chardev: r.id }, null, r.id, 'debugcon'));
     });
-    const nics: NicInfo[] = [];
-    const netdevs: NetdevInfo[] = [];
-    const netDumps: MachineDescription['netDumps'] = [];
-    let macIndex = 0;
-    const nextMac = (): string => formatMac([0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + macIndex++]);
-    let ne2kIndex = 0;
-    const nicRom = (model: string): string | null => {
-      if (!pci || model === 'ne2k_isa') return null;
-      return `efi-${model === 'ne2k_pci' ? 'ne2k_pci' : model}.rom`;
-    };
-    const addNic = (model: string, macText: string | undefined, netdev: string | null, hub: number | null, id: string | null, source: string, props: Record<string, string>, where: string): void => {
-      let mac: string;
-      if (macText !== undefined) {
-        const b = parseMac(macText);
-        if (!b) throw new CliError('invalid syntax for ethernet address', where);
-        mac = formatMac(b);
-      } else mac = nextMac();
-      const isa = model === 'ne2k_isa';
-      let iobase: number | null = null;
-      let irq: number | null = null;
-      if (isa) {
-        const pio = props.iobase !== undefined ? parseUint(props.iobase) : null;
-        const pirq = props.irq !== undefined ? parseUint(props.irq) : null;
-        iobase = pio ?? NE2K_IO[ne2kIndex] ?? 0x300;
-        irq = pirq ?? NE2K_IRQ[ne2kIndex] ?? 9;
-        ne2kIndex++;
-      }
-      nics.push({ model, mac, netdev, hub, id, iobase, irq, romfile: props.romfile ?? nicRom(model), source, props });
-    };
-    const checkNicModel = (model: string, where: string): string => {
-      const d = findDevice(model);
-      if (model === 'help' || model === '?') {
-        throw new HelpRequest('Supported NIC models:\n' + ['e1000', 'ne2k_isa', 'ne2k_pci', 'rtl8139'].filter((m) => pci || m === 'ne2k_isa').join('\n') + '\n');
-      }
-      if (!d || d.category !== 'Network') {
-        if (QEMU_ONLY_DEVICES.includes(model)) throw new CliError(`NIC model '${model}' is not supported by qemu-ts yet`, where);
-        throw CliError.bare(`Unsupported NIC model: ${model}`);
-      }
-      if (d.bus === 'PCI' && !pci) throw new CliError(`No 'PCI' bus found for device '${d.name}'`, where);
-      return d.name;
-    };
-
-    let defaultNet = !nd;
-    const typeCount: Record<string, number> = {};
-    const autoName = (type: string) => {
-      const n = typeCount[type] ?? 0;
-      typeCount[type] = n + 1;
-      return `${type}.${n}`;
-    };
-    let nicCount = 0;
-    for (const n of this.nets) {
-      withOption(n.where, () => {
-        const o = n.opts;
-        const type = o.get('type') ?? '';
-        if (n.kind === 'netdev') {
-          defaultNet = false;
-          const id = o.get('id');
-          if (!id) throw new CliError("Parameter 'id' is missing");
-          if (netdevs.some((x) => x.id === id)) throw new CliError(`Duplicate ID '${id}' for netdev`);
-          netdevs.push(netdevFromOpts(o, id));
-          return;
-        }
-        if (n.kind === 'nic') {
-          defaultNet = false;
-          if (type === 'none') return;
-          if (type === '') {
-            o.entries = o.entries.filter((e) => e.key !== 'type');
-            o.entries.unshift({ key: 'type', value: 'user' });
-          }
-          const model = checkNicModel(o.get('model') ?? mt.defaultNic, n.where);
-          const id = `__org.qemu.nic${nicCount++}`;
-          netdevs.push(netdevFromOpts(o, id, ['model', 'mac']));
-          addNic(model, o.get('mac'), id, null, null, '-nic', {}, n.where);
-          return;
-        }
-        // -net
-        if (type === 'none') {
-          defaultNet = false;
-          return;
-        }
-        defaultNet = false;
-        const vlan = o.get('vlan');
-        const hub = vlan === undefined ? 0 : parseInt64(vlan, 'vlan');
-        if (type === 'nic') {
-          o.check(['type', 'netdev', 'macaddr', 'model', 'name', 'addr', 'vectors', 'vlan', 'id']);
-          const model = checkNicModel(o.get('model') ?? mt.defaultNic, n.where);
-          const nd2 = o.get('netdev') ?? null;
-          if (nd2 !== null && !this.nets.some((x) => x.kind === 'netdev' && x.opts.get('id') === nd2)) {
-            throw new CliError(`Property 'nic.netdev' can't find value '${nd2}'`);
-          }
-          addNic(model, o.get('macaddr'), nd2, nd2 === null ? hub : null, o.get('name') ?? null, '-net nic', o.has('addr') ? { addr: o.get('addr')! } : {}, n.where);
-          return;
-        }
-        if (type === 'dump') {
-          o.check(['type', 'file', 'len', 'vlan', 'name', 'id']);
-          const len = o.get('len');
-          netDumps.push({ hub, file: o.get('file') ?? `qemu-vlan${hub}.pcap`, maxLen: len === undefined ? 65536 : parseSize(len, 'len') });
-          return;
-        }
-        const name = o.get('name') ?? o.get('id') ?? autoName(type);
-        const info = netdevFromOpts(o, name, ['vlan', 'name']);
-        info.hub = hub;
-        netdevs.push(info);
-      });
-    }
-    if (defaultNet) {
-      addNic(mt.defaultNic, undefined, null, 0, null, 'default', {}, 'default');
-      netdevs.push({ id: 'user.0', type: 'user', hub: 0, hostfwd: [], options: {} });
-    }
+    const net = new NetworkBuilder(mt);
+    net.apply(this.nets, nd);
+    const { nics, netdevs, netDumps } = net;
 
     // -device list.
     let hasDisplayDevice = false;
@@ -812,7 +696,7 @@ export class Builder {
         if (drv !== null) attachDrive(model, drv, props, o.get('bus') ?? null, drives, usedDrives, ideTaken);
         else if (model.name === 'ide-hd') throw new CliError('No drive specified');
         if (model.category === 'Network') {
-          addNic(model.name, props.mac, ndev, null, id, '-device', props, d.where);
+          net.addNic(model.name, props.mac, ndev, null, id, '-device', props, d.where);
           return;
         }
         const info = this.isaDevice(model.name, props, id, cdev, '-device');
@@ -837,17 +721,7 @@ export class Builder {
     }
     for (const s of this.soundhw) devices.push(this.isaDevice(s, {}, null, null, '-soundhw'));
 
-    // Netdev/hub peer warnings, as QEMU prints them.
-    for (const n of netdevs) {
-      if (n.hub === null && !nics.some((c) => c.netdev === n.id)) this.warn(`warning: netdev ${n.id} has no peer`);
-    }
-    const hubs = new Set<number>([...nics.map((c) => c.hub), ...netdevs.map((n) => n.hub)].filter((h): h is number => h !== null));
-    for (const h of [...hubs].sort((a, b) => a - b)) {
-      const hasNic = nics.some((c) => c.hub === h);
-      const hasHost = netdevs.some((n) => n.hub === h);
-      if (hasNic && !hasHost) this.warn(`warning: hub ${h} is not connected to host network`);
-      if (!hasNic && hasHost) this.warn(`warning: hub ${h} with no nics`);
-    }
+    net.peerWarnings((m) => this.warn(m));
 
     // VGA.
     let vgaType = this.vga?.type ?? (nd || hasDisplayDevice ? 'none' : mt.defaultVga);

@@ -4,7 +4,7 @@
  * and attaching if=none drives to -device ide-hd/ide-cd/floppy.
  */
 import type { DeviceModel } from './device-models.js';
-import { CliError, withOption } from './errors.js';
+import { CliError, HelpRequest, withOption } from './errors.js';
 import type { CacheMode, DriveInfo, DriveInterface, DriveMedia, ErrorAction } from './machine-description.js';
 import type { MachineType } from './machines.js';
 import { parseUint, type QemuOpts } from './qemu-opts.js';
@@ -20,10 +20,6 @@ export interface DriveDefaults {
   nodefaults: boolean;
   /** -hdachs c,h,s[,t] for hda. */
   hdachs: string | null;
-}
-
-export class DriveHelpRequest {
-  constructor(readonly text: string) {}
 }
 
 const DRIVE_KEYS = [
@@ -61,7 +57,7 @@ export function resolveDrives(pending: readonly PendingDrive[], mt: MachineType,
       if (mediaS !== 'disk' && mediaS !== 'cdrom') throw new CliError(`'${mediaS}' invalid media`);
       const media = mediaS as DriveMedia;
       const fmt = o.get('format') ?? null;
-      if (fmt === 'help' || fmt === '?') throw new DriveHelpRequest(`Supported formats: ${FORMATS.join(' ')}\n`);
+      if (fmt === 'help' || fmt === '?') throw new HelpRequest(`Supported formats: ${FORMATS.join(' ')}\n`);
       if (fmt !== null && !FORMATS.includes(fmt)) throw new CliError(`Unknown driver '${fmt}'`);
       const cacheS = o.get('cache') ?? 'writeback';
       if (!['writeback', 'writethrough', 'none', 'directsync', 'unsafe'].includes(cacheS)) throw new CliError('invalid cache option');

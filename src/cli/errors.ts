@@ -53,3 +53,8 @@ export function withOption<T>(where: string, fn: () => T): T {
     throw e;
   }
 }
+
+/** A help listing requested by an option (`-M help`); `text` is the listing or an '@tag'. */
+export class HelpRequest {
+  constructor(readonly text: string, readonly code = 0) {}
+}

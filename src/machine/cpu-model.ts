@@ -60,12 +60,14 @@ export function coreModelFor(name: string, features: Record<string, boolean>): C
   const on = new Set(id.feats);
   for (const [f, v] of Object.entries(features)) {
     if (v) {
-      if (!(f in EXECUTED)) throw new CpuModelError(`-cpu ${name},+${f}: feature '${f}' is not implemented by the qemu-ts CPU core`);
+      if (!(f in EXECUTED) || (EXECUTED[f]! & MODELS['pentium3']!.featuresEdx) === 0) throw new CpuModelError(`-cpu ${name},+${f}: feature '${f}' is not implemented by the qemu-ts CPU core`);
       on.add(f);
     } else on.delete(f);
   }
   let edx = 0;
   for (const f of on) { const bit = EXECUTED[f]; if (bit !== undefined) edx |= bit; }
+  // Only what the core itself advertises for its fullest model: the single source of truth.
+  edx &= MODELS['pentium3']!.featuresEdx;
   // The core implements FXSAVE only together with the x87.
   if ((edx & FEAT_FPU) === 0) edx &= ~FEAT_FXSR;
   const template = MODELS['pentium3']!;

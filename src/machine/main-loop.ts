@@ -36,6 +36,7 @@ export interface MainLoopOptions {
 
 export type StopReason = { kind: 'shutdown' | 'reset' | 'quit' | 'exit' | 'error'; code: number; message?: string };
 
+const DEBUG = process.env['QEMU_TS_DEBUG_LOOP'] !== undefined;
 const hostNs = (): number => Number(process.hrtime.bigint());
 
 export class MainLoop {
@@ -43,6 +44,8 @@ export class MainLoop {
   private readonly adaptive: boolean;
   private readonly maxSlice: number;
   private readonly yieldNs: number;
+  /** Current virtual ns per instruction (for status lines). */
+  get nsPerInstruction(): number { return this.nsPerInsn; }
   /** Instructions executed since the machine started. */
   instructions = 0;
   private paused = true;
@@ -106,28 +109,33 @@ export class MainLoop {
       while (this.stopReason === null) {
         if (this.paused) { await this.sleep(50e6); lastYield = hostNs(); continue; }
         for (let i = 0; i < this.pollers.length; i++) this.pollers[i]!();
-        const now = clock.now();
         if (cpu.halted) {
-          const deadline = clock.nextDeadline();
-          const hostVirtual = hostNs() - this.hostBase;
-          if (!this.adaptive) {
-            // Deterministic time: jump straight to the next event.
-            if (deadline === Infinity) { await this.sleep(10e6); lastYield = hostNs(); continue; }
-            clock.advanceTo(deadline);
-          } else if (deadline <= hostVirtual) {
-            clock.advanceTo(deadline);
-          } else {
-            clock.advanceTo(Math.max(now, hostVirtual));
-            await this.sleep(deadline === Infinity ? 10e6 : deadline - hostVirtual);
-            lastYield = hostNs();
-            clock.advanceTo(Math.min(deadline, Math.max(clock.now(), hostNs() - this.hostBase)));
-          }
+          // A halted CPU wakes only through run(), which accepts a pending interrupt.
+          this.instructions += cpu.run(1);
           if (cpu.halted) {
-            // Still halted after the timers ran: nothing woke it; go round.
+            this.dbgHalted++;
+            const now = clock.now();
+            const deadline = clock.nextDeadline();
+            if (!this.adaptive) {
+              // Deterministic time: jump straight to the next event.
+              if (deadline === Infinity) { await this.sleep(10e6); lastYield = hostNs(); continue; }
+              clock.advanceTo(deadline);
+            } else {
+              const hostVirtual = hostNs() - this.hostBase;
+              if (deadline <= hostVirtual) clock.advanceTo(deadline);
+              else {
+                // Nothing due yet: give the host its time back until the deadline (or a kick).
+                clock.advanceTo(Math.max(now, hostVirtual));
+                await this.sleep(deadline === Infinity ? 10e6 : deadline - hostVirtual);
+                lastYield = hostNs();
+                clock.advanceTo(Math.min(deadline, Math.max(clock.now(), hostNs() - this.hostBase)));
+              }
+            }
             if (hostNs() - lastYield > this.yieldNs) { await this.yieldToHost(); lastYield = hostNs(); }
             continue;
           }
         }
+        const now = clock.now();
         // Slice: up to the next deadline.
         const deadline = clock.nextDeadline();
         let budget = this.maxSlice;
@@ -143,14 +151,15 @@ export class MainLoop {
         const h1 = hostNs();
         this.inSlice = false;
         this.instructions += ran;
+        this.dbgSlices++; this.dbgRan += ran;
         clock.advanceTo(now + ran * this.nsPerInsn);
         if (this.adaptive && ran > 1000) {
-          // Track host speed, and pull virtual time toward host time.
+          // Track host speed, and pull virtual time toward host time (never let it run away).
           const measured = (h1 - h0) / ran;
           const drift = (h1 - this.hostBase) - clock.now();
-          let target = measured * (1 + Math.max(-0.5, Math.min(0.5, drift / 50e6)));
-          if (target < 0.05) target = 0.05;
-          this.nsPerInsn = this.nsPerInsn * 0.8 + target * 0.2;
+          const factor = Math.max(0.25, Math.min(4, 1 + drift / 50e6));
+          const target = Math.max(0.05, Math.min(10_000, measured * factor));
+          this.nsPerInsn = this.nsPerInsn * 0.7 + target * 0.3;
         }
         if (h1 - lastYield > this.yieldNs) {
           await this.yieldToHost();
@@ -158,6 +167,8 @@ export class MainLoop {
           if (this.onHeartbeat !== null && lastYield - lastBeat > 1e9) {
             lastBeat = lastYield;
             this.onHeartbeat(this.instructions, clock.now());
+            if (DEBUG) process.stderr.write(`[loop] nsPerInsn=${this.nsPerInsn.toFixed(2)} slices=${this.dbgSlices} avgRan=${(this.dbgRan / Math.max(1, this.dbgSlices)).toFixed(0)} haltedPasses=${this.dbgHalted} virt-host=${((clock.now() - (hostNs() - this.hostBase)) / 1e6).toFixed(1)}ms\n`);
+            this.dbgSlices = this.dbgRan = this.dbgHalted = 0;
           }
         }
       }
@@ -168,6 +179,9 @@ export class MainLoop {
   }
 
   private inSlice = false;
+  private dbgSlices = 0;
+  private dbgRan = 0;
+  private dbgHalted = 0;
   private executedInSlice(): number {
     if (!this.inSlice) return 0;
     const f = this.cpu.instructionsInSlice;

@@ -98,6 +98,8 @@ export class PcMachine {
     this.cpu = new Cpu(this.mem, this.io, model);
     if (model.hasFpu) this.cpu.attachFpu(new Fpu(this.cpu));
     this.cpu.intc = this.pic;
+    // A 1 GHz TSC on the virtual clock, so the TSC, PIT, PM timer and RTC all agree.
+    this.cpu.tscSource = () => this.clock.now();
     this.pic.attach(this.io);
     this.loop = new MainLoop(this.cpu, this.clock);
     this.pic.onIntrChange = (level) => { if (level) { this.cpu.checkIrq = true; this.loop.kick(); } };

@@ -59,3 +59,36 @@ export function describe(e: unknown): string {
     default: return (e as Error).message ?? String(e);
   }
 }
+
+/**
+ * `pipe` backend (-serial pipe:PATH): PATH.in / PATH.out when both exist,
+ * else PATH both ways (usually FIFOs made with mkfifo). Opening a FIFO waits
+ * for the other end, so the streams open in the background.
+ */
+export class PipeChar implements CharBackend {
+  private readonly out: fs.WriteStream;
+  private readonly inp: fs.ReadStream;
+  private cb: ((data: Uint8Array) => void) | null = null;
+  private readonly pending = new WriteCoalescer((d) => {
+    if (this.out.writableLength < (1 << 20)) this.out.write(Buffer.from(d.buffer, d.byteOffset, d.length));
+  });
+
+  constructor(path: string) {
+    const split = fs.existsSync(`${path}.in`) && fs.existsSync(`${path}.out`);
+    const inPath = split ? `${path}.in` : path, outPath = split ? `${path}.out` : path;
+    if (!fs.existsSync(inPath)) throw new Error(`Could not open '${path}': No such file or directory`);
+    this.out = fs.createWriteStream(outPath, { flags: 'a' });
+    this.inp = fs.createReadStream(inPath);
+    this.out.on('error', () => {});
+    this.inp.on('error', () => {});
+    this.inp.on('data', (d) => { if (this.cb) this.cb(d as Buffer); });
+  }
+
+  write(data: Uint8Array): void { this.pending.push(data); }
+  onInput(cb: (data: Uint8Array) => void): void { this.cb = cb; }
+  async close(): Promise<void> {
+    this.pending.flush();
+    this.inp.destroy();
+    await new Promise<void>((res) => this.out.end(() => res()));
+  }
+}

@@ -4,7 +4,7 @@
  * `tcp:HOST:PORT,server=on,wait=off`, `telnet:...`, `unix:PATH,server`,
  * `udp:...`, `mon:stdio`, `null`, `none`, `pty`).
  */
-import { FileChar } from './file.js';
+import { FileChar, PipeChar } from './file.js';
 import { MuxChar, MuxHooks } from './mux.js';
 import { SocketChar } from './socket.js';
 import { StdioChar, StdioStreams } from './stdio.js';
@@ -181,7 +181,11 @@ async function createBackend(spec: ChardevSpec, ctx: ChardevContext): Promise<Ch
     case 'null': case 'none': return new NullChar();
     // A graphical console's text tab: with no GUI text consoles the output goes nowhere.
     case 'vc': return new NullChar();
-    case 'pipe': case 'serial': case 'tty': case 'parallel': case 'msmouse': case 'braille': case 'spicevmc': case 'qemu-vdagent':
+    case 'pipe': {
+      if (!o.path) throw new ChardevError("chardev: pipe: Parameter 'path' is missing");
+      try { return new PipeChar(o.path); } catch (e) { throw new ChardevError((e as Error).message); }
+    }
+    case 'serial': case 'tty': case 'parallel': case 'msmouse': case 'braille': case 'spicevmc': case 'qemu-vdagent':
       throw new ChardevError(`char device '${spec.backend}' is not supported by qemu-ts; use a file, socket or stdio backend`);
     case 'memory': case 'ringbuf': return new MemoryChar();
     case 'stdio': {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as dgram from 'node:dgram';
@@ -74,6 +75,26 @@ describe('file backend', () => {
     expect(fs.readFileSync(f, 'utf8')).toBe('hello world!');
     await expect(createChardev({ backend: 'file', options: { path: path.join(d, 'no/such') } }))
       .rejects.toThrow(`Could not open '${path.join(d, 'no/such')}': No such file or directory`);
+  });
+});
+
+describe('pipe backend', () => {
+  it('uses PATH.in/PATH.out FIFOs both ways and reports a missing path as QEMU does', async () => {
+    const d = tmp(), base = path.join(d, 'guest');
+    execFileSync('mkfifo', [`${base}.in`, `${base}.out`]);
+    const c = (await createChardev(parseLegacyChardev(`pipe:${base}`))) as CharBackend;
+    const got: string[] = [];
+    c.onInput((b) => got.push(Buffer.from(b).toString()));
+    const reader = fs.createReadStream(`${base}.out`);
+    const out: string[] = [];
+    reader.on('data', (b) => out.push(b.toString()));
+    const writer = fs.createWriteStream(`${base}.in`);
+    writer.write('to-guest');
+    c.write(enc('from-guest'));
+    await until(() => got.join('') === 'to-guest' && out.join('') === 'from-guest');
+    writer.end(); reader.destroy();
+    await c.close();
+    await expect(createChardev(parseLegacyChardev('pipe:/nonexistent/x'))).rejects.toThrow("Could not open '/nonexistent/x': No such file or directory");
   });
 });
 

@@ -44,18 +44,19 @@ function floppy(asm: string): string {
 }
 
 /** Boot `asm` on real QEMU and on qemu-ts; returns both serial transcripts. */
-async function both(asm: string, drives: (disk: string) => string[]): Promise<{ qemu: string; ours: string; qemuDisk: Buffer; ourDisk: Buffer }> {
+async function both(asm: string, drives: (disk: string) => string[], machine = ['-M', 'pc'], exitCode = 0):
+  Promise<{ qemu: string; ours: string; qemuDisk: Buffer; ourDisk: Buffer }> {
   const fd = floppy(asm);
-  const common = ['-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot',
+  const common = [...machine, '-nodefaults', '-display', 'none', '-no-reboot',
     '-drive', `file=${fd},format=raw,if=floppy`, '-boot', 'a'];
   copyFileSync(join(dir, 'disk.img'), join(dir, 'q.img'));
   copyFileSync(join(dir, 'disk.img'), join(dir, 'o.img'));
   const r = spawnSync('qemu-system-x86_64', [...common, ...drives(join(dir, 'q.img')), '-serial', `file:${join(dir, 'q.txt')}`], { timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`qemu failed: ${r.stderr}`);
+  if (r.status !== exitCode) throw new Error(`qemu failed (${r.status}): ${r.stderr}`);
   const p = parseCommandLineFull(['-L', '/usr/share/seabios', ...common, ...drives(join(dir, 'o.img')), '-serial', `file:${join(dir, 'o.txt')}`]);
   await validateMachine(p.desc);
   const code = await runMachine(p.desc);
-  expect(code).toBe(0);
+  expect(code).toBe(exitCode);
   return {
     qemu: readFileSync(join(dir, 'q.txt'), 'latin1'), ours: readFileSync(join(dir, 'o.txt'), 'latin1'),
     qemuDisk: readFileSync(join(dir, 'q.img')), ourDisk: readFileSync(join(dir, 'o.img')),
@@ -68,6 +69,14 @@ describe('IDE and PCI under SeaBIOS on the whole machine, against real QEMU', ()
   it('IDENTIFY and ATAPI packets (ide-probe)', async () => {
     const r = await both(join(here, 'fixtures', 'ide-probe.asm'),
       (disk) => [...ideDrives(disk), '-drive', `file=${join(dir, 'cd.iso')},format=raw,if=ide,index=2,media=cdrom`]);
+    expect(r.ours.split('\n')).toEqual(r.qemu.split('\n'));
+  });
+
+  it('isapc: the same probe on the ISA IDE controller', async () => {
+    const r = await both(join(here, 'fixtures', 'ide-probe.asm'),
+      (disk) => [...ideDrives(disk), '-drive', `file=${join(dir, 'cd.iso')},format=raw,if=ide,index=2,media=cdrom`],
+      ['-M', 'isapc', '-device', 'isa-debug-exit,iobase=0xf4,iosize=1'], 1);
+    expect(r.qemu.split('\n').length).toBe(20);
     expect(r.ours.split('\n')).toEqual(r.qemu.split('\n'));
   });
 

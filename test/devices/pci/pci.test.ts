@@ -135,6 +135,21 @@ describe('BARs', () => {
   });
 });
 
+describe('capabilities', () => {
+  it('links capabilities from 0x34 and sets the status bit', () => {
+    const m = machine();
+    const d = new Dummy();
+    d.addCapability(0x50, 0x05, 8);
+    d.addCapability(0x60, 0x01, 8);
+    m.pci.add(d, 5);
+    expect(m.rd(5, 0, 0x06, 2) & 0x10).toBe(0x10);
+    expect(m.rd(5, 0, 0x34, 1)).toBe(0x60);
+    expect([m.rd(5, 0, 0x60, 1), m.rd(5, 0, 0x61, 1)]).toEqual([0x01, 0x50]);
+    expect([m.rd(5, 0, 0x50, 1), m.rd(5, 0, 0x51, 1)]).toEqual([0x05, 0x00]);
+    expect(() => d.addCapability(0x20, 1, 4)).toThrow(/capability/);
+  });
+});
+
 describe('INTx routing through PIIX3 PIRQ registers', () => {
   it('applies the (slot + pin) swizzle and the PIRQ routing', () => {
     const m = machine();

@@ -65,4 +65,15 @@ describe('x87 loads and stores vs host CPU', () => {
     }
     expect(diff(cases)).toEqual([]);
   });
+
+  it('FBLD of arbitrary bytes (invalid BCD nibbles and sign bytes) matches the host', () => {
+    const r = new Rng(14);
+    const cases: Case[] = [];
+    for (let n = 0; n < 2000; n++) {
+      const mem = new Uint8Array(10);
+      for (let i = 0; i < 10; i++) mem[i] = r.u32() & 0xff;
+      cases.push({ code: [0xdf, 0x26], mem, state: makeState(cwOf(r.int(4), 3), []) });
+    }
+    expect(diff(cases)).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@
  * No file-system access here (see validate.ts).
  */
 import { chardevFromLegacy, chardevFromOpts } from './chardev.js';
-import { attachDrive, resolveDrives, type PendingDrive } from './drives.js';
+import { attachDrive, emptyDriveFor, resolveDrives, type PendingDrive } from './drives.js';
 import { resolveBoot, resolveCpu, resolveMemory, resolveSmp } from './resources.js';
 import { findDevice, QEMU_ONLY_DEVICES, type DeviceModel } from './device-models.js';
 import { CliError, HelpRequest, withOption } from './errors.js';
@@ -693,8 +693,13 @@ export class Builder {
         if (ndev !== null && !netdevs.some((x) => x.id === ndev)) throw new CliError(`Property '${model.name}.netdev' can't find value '${ndev}'`);
         const drv = props.drive ?? null;
         if (model.category === 'Display') hasDisplayDevice = true;
-        if (drv !== null) attachDrive(model, drv, props, o.get('bus') ?? null, drives, usedDrives, ideTaken);
-        else if (model.name === 'ide-hd') throw new CliError('No drive specified');
+        if (drv === null && model.name === 'ide-hd') throw new CliError('No drive specified');
+        if (model.category === 'Storage' && model.bus !== 'ISA' && model.bus !== 'PCI') {
+          // ide-hd, ide-cd, floppy: described on their drive (drives[].device, bus, unit, deviceProps).
+          const driveId = drv ?? emptyDriveFor(model, id, drives, d.where);
+          attachDrive(model, driveId, props, o.get('bus') ?? null, drives, usedDrives, ideTaken, id);
+          return;
+        }
         if (model.category === 'Network') {
           net.addNic(model.name, props.mac, ndev, null, id, '-device', props, d.where);
           return;

@@ -122,7 +122,7 @@ export function resolveDrives(pending: readonly PendingDrive[], mt: MachineType,
       const di: DriveInfo = {
         id, file, format: fmt, formatProbed: false, interface: iface as DriveInterface, bus, unit, index,
         media, readonly, snapshot, cache: cacheS as CacheMode, werror: werror as ErrorAction, rerror: rerror as ErrorAction,
-        device, source: pd.source, origin: pd.where, extra, sizeBytes: null,
+        device, deviceId: null, deviceProps: {}, source: pd.source, origin: pd.where, extra, sizeBytes: null,
       };
       if (iface !== 'none') taken.set(slotKey(iface, bus, unit), di);
       out.push(di);
@@ -131,16 +131,30 @@ export function resolveDrives(pending: readonly PendingDrive[], mt: MachineType,
   // QEMU's default drives: an empty CD-ROM at ide index 2 and an empty floppy drive A.
   if (!nd) {
     if (!taken.has('ide:1:0')) {
-      out.push({ id: 'ide1-cd0', file: null, format: null, formatProbed: false, interface: 'ide', bus: 1, unit: 0, index: 2, media: 'cdrom', readonly: true, snapshot: opt.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'ide-cd', source: 'default', origin: 'default', extra: {}, sizeBytes: null });
+      out.push({ id: 'ide1-cd0', file: null, format: null, formatProbed: false, interface: 'ide', bus: 1, unit: 0, index: 2, media: 'cdrom', readonly: true, snapshot: opt.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'ide-cd', deviceId: null, deviceProps: {}, source: 'default', origin: 'default', extra: {}, sizeBytes: null });
     }
     if (!taken.has('floppy:0:0')) {
-      out.push({ id: 'floppy0', file: null, format: null, formatProbed: false, interface: 'floppy', bus: 0, unit: 0, index: 0, media: 'disk', readonly: false, snapshot: opt.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'floppy', source: 'default', origin: 'default', extra: {}, sizeBytes: null });
+      out.push({ id: 'floppy0', file: null, format: null, formatProbed: false, interface: 'floppy', bus: 0, unit: 0, index: 0, media: 'disk', readonly: false, snapshot: opt.snapshotAll, cache: 'writeback', werror: 'enospc', rerror: 'report', device: 'floppy', deviceId: null, deviceProps: {}, source: 'default', origin: 'default', extra: {}, sizeBytes: null });
     }
   }
   return out;
 }
 
-export function attachDrive(model: DeviceModel, id: string, props: Record<string, string>, bus: string | null, drives: DriveInfo[], used: Set<string>, ideTaken: Set<string>): void {
+/** An empty drive for a -device ide-cd/floppy given without drive= (no medium). */
+export function emptyDriveFor(model: DeviceModel, deviceId: string | null, drives: DriveInfo[], where: string): string {
+  let n = 0;
+  while (drives.some((d) => d.id === `${model.name}-empty${n}`)) n++;
+  const id = `${model.name}-empty${n}`;
+  drives.push({
+    id, file: null, format: null, formatProbed: false, interface: 'none', bus: 0, unit: 0, index: -1,
+    media: model.name === 'ide-cd' ? 'cdrom' : 'disk', readonly: model.name === 'ide-cd', snapshot: false,
+    cache: 'writeback', werror: 'enospc', rerror: 'report', device: null, deviceId, deviceProps: {},
+    source: '-device', origin: where, extra: {}, sizeBytes: null,
+  });
+  return id;
+}
+
+export function attachDrive(model: DeviceModel, id: string, props: Record<string, string>, bus: string | null, drives: DriveInfo[], used: Set<string>, ideTaken: Set<string>, deviceId: string | null = null): void {
   const dr = drives.find((d) => d.id === id);
   if (!dr) throw new CliError(`Property '${model.name}.drive' can't find value '${id}'`);
   if (dr.interface !== 'none') {
@@ -148,6 +162,8 @@ export function attachDrive(model: DeviceModel, id: string, props: Record<string
   }
   if (used.has(id)) throw new CliError(`Drive '${id}' is already in use by another device`);
   used.add(id);
+  dr.deviceId = deviceId;
+  dr.deviceProps = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'drive'));
   if (model.name === 'ide-hd' || model.name === 'ide-cd') {
     let b = -1;
     if (bus !== null) {

@@ -152,7 +152,10 @@ export interface DriveInfo {
   rerror: ErrorAction;
   /** The frontend device: "ide-hd", "ide-cd", "floppy", "virtio-blk-pci", "scsi-hd", or null (if=none unused). */
   device: string | null;
-  /** Where it came from, e.g. "-hda", "-drive", "default". */
+  /** For a drive attached with -device: that device's id and properties (serial, model, bootindex, cyls...). */
+  deviceId: string | null;
+  deviceProps: Record<string, string>;
+  /** Where it came from, e.g. "-hda", "-drive", "default", "-device" (an empty ide-cd/floppy). */
   source: string;
   /** The option as typed ("-hda xp.img"), for messages. */
   origin: string;

@@ -184,7 +184,7 @@ describe('libvirt-generated line', () => {
     expect(d.rtc).toEqual({ base: 'utc', clock: 'host', driftfix: 'slew' });
     expect(d.boot.strict).toBe(true);
     expect(d.drives).toEqual([
-      expect.objectContaining({ id: 'drive-ide0-0-0', file: 'disk.qcow2', format: 'qcow2', interface: 'none', device: 'ide-hd', bus: 0, unit: 0, cache: 'none', werror: 'stop', rerror: 'stop' }),
+      expect.objectContaining({ id: 'drive-ide0-0-0', file: 'disk.qcow2', format: 'qcow2', interface: 'none', device: 'ide-hd', bus: 0, unit: 0, cache: 'none', werror: 'stop', rerror: 'stop', deviceId: 'ide0-0-0', deviceProps: { unit: '0', bootindex: '1' } }),
       expect.objectContaining({ id: 'drive-ide0-1-0', file: 'xp.iso', interface: 'none', device: 'ide-cd', bus: 1, unit: 0, media: 'cdrom', readonly: true }),
     ]);
     expect(d.nics).toEqual([expect.objectContaining({ model: 'e1000', netdev: 'hostnet0', mac: '52:54:00:ab:cd:ef', id: 'net0' })]);
@@ -302,6 +302,13 @@ describe('option details', () => {
   it('-drive if=none + -device ide-hd takes the first free IDE slot after legacy drives', async () => {
     const { desc: d } = await run(['-drive', 'if=none,id=d0,file=disk2.img,format=raw', '-hda', 'disk.img', '-device', 'ide-hd,drive=d0'], dir);
     expect(d.drives.find((x) => x.id === 'd0')).toMatchObject({ bus: 0, unit: 1, device: 'ide-hd', interface: 'none' });
+    // Storage frontends live on their drive, not in devices[].
+    expect(d.devices).toEqual([]);
+  });
+
+  it('-device ide-cd without drive= is an empty CD-ROM drive in the next free IDE slot', async () => {
+    const { desc: d } = await run(['-nodefaults', '-hda', 'disk.img', '-device', 'ide-cd,id=cd0,bus=ide.1'], dir);
+    expect(d.drives[1]).toMatchObject({ file: null, device: 'ide-cd', media: 'cdrom', readonly: true, bus: 1, unit: 0, deviceId: 'cd0', source: '-device' });
   });
 
   it('qcow2 images are probed as qcow2', async () => {

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { describe } from './file.js';
 import { CharBackend, MAX_BUFFERED, WriteCoalescer } from './types.js';
 
@@ -98,7 +99,7 @@ export class SocketChar implements CharBackend {
     this.server = srv;
     return new Promise((resolve, reject) => {
       srv.once('error', (e) => reject(new Error(this.o.path !== undefined
-        ? `Failed to bind socket to ${this.o.path}: ${describe(e)}`
+        ? `Failed to bind socket to ${this.o.path}: ${fs.existsSync(path.dirname(this.o.path)) ? describe(e) : 'No such file or directory'}`
         : `Failed to find an available port: ${describe(e)}`)));
       if (this.o.path !== undefined) {
         try { if (fs.statSync(this.o.path).isSocket()) fs.unlinkSync(this.o.path); } catch { /* absent */ }

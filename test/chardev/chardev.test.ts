@@ -182,6 +182,13 @@ describe('socket backend', () => {
       .rejects.toThrow(`Failed to connect to '127.0.0.1:${port}': Connection refused`);
   });
 
+  it('reports unix socket errors with QEMU\'s wording', async () => {
+    await expect(createChardev(parseLegacyChardev('unix:/tmp/qemu-ts-no-such-sock')))
+      .rejects.toThrow("Failed to connect to '/tmp/qemu-ts-no-such-sock': No such file or directory");
+    await expect(createChardev(parseLegacyChardev('unix:/nonexistent/dir/s,server=on,wait=off')))
+      .rejects.toThrow('Failed to bind socket to /nonexistent/dir/s: No such file or directory');
+  });
+
   it('reports a busy port', async () => {
     const srv = net.createServer();
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

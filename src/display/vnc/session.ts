@@ -216,6 +216,7 @@ export class Session {
   }
 
   private message(b: Buffer, o: number, n: number): number {
+    if (n < 1) return 0;
     switch (b[o]) {
       case 0: { // SetPixelFormat
         if (n < 20) return 0;

@@ -256,6 +256,7 @@ export class IdeChannel {
 
   /** Attach a hard disk. Use guessGeometry(node) first to get QEMU's CHS for partitioned images. */
   attachDisk(unit: 0 | 1, node: BlockNode, opts: DriveOptions = {}): IdeDrive {
+    this.checkFree(unit);
     const d = new IdeDrive('hd', node, this.serialFor(unit), opts);
     this.drives[unit] = d;
     d.resetRegs(); d.setSignature(); d.error = 1;
@@ -264,11 +265,17 @@ export class IdeChannel {
 
   /** Attach a CD/DVD drive, empty or with a medium. */
   attachCdrom(unit: 0 | 1, node: BlockNode | null, opts: DriveOptions = {}): IdeDrive {
+    this.checkFree(unit);
     const d = new IdeDrive('cd', null, this.serialFor(unit), opts);
     if (node !== null) d.cd!.node = node;
     this.drives[unit] = d;
     d.resetRegs(); d.setSignature(); d.error = 1; d.status = 0;
     return d;
+  }
+
+  private checkFree(unit: number): void {
+    if (unit !== 0 && unit !== 1) throw new RangeError(`IDE unit ${unit} does not exist (0 = master, 1 = slave)`);
+    if (this.drives[unit] !== null) throw new Error(`IDE bus ${this.index} unit ${unit} is already in use`);
   }
 
   /** Insert a CD medium into `unit` (media change: the guest is interrupted and told on its next commands). */

@@ -82,6 +82,12 @@ describe('ATA register file and IDENTIFY', () => {
     expect([w(1), w(3), w(6)]).toEqual([16383, 16, 63]);
   });
 
+  it('refuses a second drive on the same unit', () => {
+    const { ide } = setup();
+    expect(() => ide.channels[0].attachDisk(0, new MemDisk(MiB).asNode())).toThrow(/bus 0 unit 0 is already in use/);
+    expect(() => ide.channels[0].attachCdrom(2 as 0, null)).toThrow(/unit 2 does not exist/);
+  });
+
   it('guesses geometry like QEMU', () => {
     expect(chsForSize(1000)).toEqual({ cylinders: 2, heads: 16, sectors: 63 });
     const mbr = new Uint8Array(512);

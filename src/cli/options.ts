@@ -134,6 +134,8 @@ export const OPTIONS: readonly OptionDef[] = [
   o('enable-kvm', null, 'Debug/Expert', 'mapped', 'enable KVM full virtualization support (rejected: no KVM in qemu-ts)'),
   o('xen-domid', 'id', 'Debug/Expert', 'unsupported', 'Xen guest domain id'),
   o('xen-attach', null, 'Debug/Expert', 'unsupported', 'attach to existing xen domain'),
+  o('xen-domid-restrict', null, 'Debug/Expert', 'unsupported', 'restrict set of available xen operations'),
+  o('async-teardown', null, 'Debug/Expert', 'ignored', 'enable asynchronous teardown (host-side only)'),
   o('no-reboot', null, 'Debug/Expert', 'mapped', 'exit instead of rebooting'),
   o('no-shutdown', null, 'Debug/Expert', 'mapped', 'stop before shutdown'),
   o('action', 'reboot=reset|shutdown,shutdown=poweroff|pause,panic=...,watchdog=...', 'Debug/Expert', 'mapped', 'actions for guest events'),

@@ -193,6 +193,7 @@ export class Cpu extends Protect implements FpuHost {
         if (traced) this.traceInsn();
         const tf = this.flags & TF;
         this.committed = false;
+        this.noTrap = false;
         try {
           if (this.dbgExec && (this.flags & RF) === 0) this.execBreakpoint();
           this.step();
@@ -253,6 +254,7 @@ export class Cpu extends Protect implements FpuHost {
   private handleFault(): void {
     const vec = this.excVec, code = this.excCode;
     this.pendingDb = 0;
+    this.clearPrefixes();
     if (!this.committed) { this.eip = this.startEip; this.r32[4] = this.startEsp; }
     if (vec === EX_DB) this.dr[6] |= 0;
     this.raise(vec, code, INT_EXC, this.eip);
@@ -669,11 +671,9 @@ export class Cpu extends Protect implements FpuHost {
 
   // ---------------------------------------------------------------- one instruction
   private step(): void {
-    if (this.longInsn) { this.longInsn = false; this.fetchMax = this.segLimit[CS]!; this.killWindow(); }
+    // invariant between instructions: segOvr = -1, rep = 0, lockp = false, longInsn = false
     this.startEip = this.eip;
     this.startEsp = this.r32[4]!;
-    this.noTrap = false;
-    this.segOvr = -1; this.rep = 0; this.lockp = false;
     let b = this.fetch8();
     if (PREFIX[b] === 0) {
       const d = this.csD;
@@ -689,6 +689,18 @@ export class Cpu extends Protect implements FpuHost {
       }
     }
     this.eip--;
+    this.stepPrefixed();
+    this.clearPrefixes();
+  }
+
+  /** Restore the between-instructions prefix state (after a prefixed instruction or a fault). */
+  private clearPrefixes(): void {
+    this.segOvr = -1; this.rep = 0; this.lockp = false;
+    if (this.longInsn) { this.longInsn = false; this.fetchMax = this.segLimit[CS]!; this.killWindow(); }
+  }
+
+  private stepPrefixed(): void {
+    let b: number;
     let os = this.csD, as = this.csD;
     for (;;) {
       b = this.fetch8();

@@ -17,7 +17,7 @@ import {
   R, IE, DE, ZE, OE, UE, PE, SF, J_BIT, Q_BIT, INDEF_M, EXT_BIAS, EXT_EMAX,
   C_ZERO, C_NORMAL, C_DENORMAL, C_INF, C_QNAN, C_SNAN, C_UNSUPPORTED,
   classify, arith, sqrt, cmpValues, roundToIntMag, fromInt, loadF32, loadF64, toSmall,
-  packF32, packF64, roundExt, setIndefinite, propagateNaN, bitLen,
+  packF32, packF64, setIndefinite, bitLen,
   OP_ADD, OP_MUL, OP_SUB, OP_DIV,
 } from './softfloat.js';
 import * as T from './transcend.js';
@@ -148,7 +148,6 @@ export class Fpu {
     this.rs[p] = s; this.re[p] = e; this.rm[p] = m; this.tags[p] = Fpu.tagFor(e, m);
   }
   private setSt(i: number, s: number, e: number, m: bigint): void { this.setPhys((this.top + i) & 7, s, e, m); }
-  private setStR(i: number): void { this.setPhys((this.top + i) & 7, R.s, R.e, R.m); }
   private push(s: number, e: number, m: bigint): void {
     this.top = (this.top - 1) & 7;
     this.setPhys(this.top, s, e, m);
@@ -608,7 +607,6 @@ export class Fpu {
     this.setPhys(p, ss, se, sm);
     this.push(R.s, R.e, R.m);
     this.setC1(cup || sup);
-    void sup;
   }
 
   private fxtract(): void {
@@ -839,8 +837,10 @@ export class Fpu {
     this.fldSt(R.s, R.e, R.m);
   }
 
+  private readonly bcd = new Uint8Array(10);
   private fbstp(lin: number): void {
-    const out = new Uint8Array(10);
+    const out = this.bcd;
+    out.fill(0);
     if (this.empty(0)) {
       if (!this.underflow()) return;
       out[7] = 0xc0; out[8] = 0xff; out[9] = 0xff;
@@ -916,8 +916,7 @@ export class Fpu {
   }
 
   /** FXSAVE: 512-byte image (legacy 32-bit layout, XMM0-7). */
-  fxsave(lin: number, mode: number): void {
-    void mode;
+  fxsave(lin: number, _mode: number): void {
     const h = this.host;
     h.write32(lin + 508, 0); // probe the highest byte first
     h.write16(lin, this.cw);
@@ -945,8 +944,7 @@ export class Fpu {
   }
 
   /** FXRSTOR from a 512-byte image. */
-  fxrstor(lin: number, mode: number): void {
-    void mode;
+  fxrstor(lin: number, _mode: number): void {
     const h = this.host;
     const cw = h.read16(lin), sw = h.read16(lin + 2), ftw = h.read8(lin + 4);
     const fop = h.read16(lin + 6), fip = h.read32(lin + 8), fcs = h.read16(lin + 12);
@@ -1015,4 +1013,3 @@ function frndint(s: number, e: number, m: bigint): void {
   R.up = up;
 }
 
-void C_NORMAL; void roundExt; void propagateNaN; void UE;

@@ -382,7 +382,7 @@ export function fromInt(s: number, mag: bigint): void {
 
 // ---------------------------------------------------------------- memory formats
 
-/** Load an IEEE single (bits as uint32) into R as extended; raises DE/IE (SNaN stays SNaN). Returns class. */
+/** Load an IEEE single (bits as uint32) into R as extended, exactly; raises DE for a denormal (an SNaN stays an SNaN). */
 export function loadF32(v: number): void {
   const s = v >>> 31, e = (v >>> 23) & 0xff, f = BigInt(v & 0x7fffff);
   R.s = s; R.up = 0;
@@ -416,7 +416,7 @@ export function loadF64(lo: number, hi: number): void {
 
 /**
  * Convert an extended value to a smaller IEEE format (bits 24 or 53).
- * Returns false (and raises IE) for unsupported operands. On success the
+ * Unsupported operands and SNaNs raise IE (results: indefinite / quieted NaN). The
  * result is in R with R.e in the target's bias (0..emax) and R.m aligned
  * with the integer bit at bit 63 (denormals shifted accordingly).
  */

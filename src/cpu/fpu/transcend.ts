@@ -462,4 +462,3 @@ function qbits(q: bigint): number {
   return (q2 << 2) | (q1 << 1) | q0;
 }
 
-void C_ZERO; void EXT_EMAX;

@@ -34,11 +34,14 @@ async function pool<T, R>(items: readonly T[], fn: (t: T) => Promise<R>): Promis
 }
 
 /** true = accepted, false = rejected (exit 1). */
-function qemuAccepts(args: string[], cwd: string): Promise<{ ok: boolean; stderr: string }> {
+function qemuAccepts(args: string[], cwd: string, doneWhen?: (stderr: string) => boolean): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(QEMU, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    p.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (doneWhen?.(stderr)) p.kill('SIGKILL');
+    });
     const t = setTimeout(() => p.kill('SIGKILL'), WAIT_MS);
     p.on('exit', (code, signal) => {
       clearTimeout(t);
@@ -130,11 +133,37 @@ describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
 
   it('the raw-probing warning is the text QEMU prints', async () => {
     const dir = scratch();
-    const q = await qemuAccepts(withQuiet(['-hda', 'xp.img']), dir);
+    const q = await qemuAccepts(withQuiet(['-hda', 'xp.img']), dir, (e) => e.includes('to remove the restrictions.\n'));
     const theirs = q.stderr.split('\n').filter((l) => !l.startsWith(`${QEMU}: terminating`)).join('\n').trim();
     const { run } = await import('./helpers.js');
     const ours = (await run(withQuiet(['-hda', 'xp.img']), dir)).warnings.filter((w) => w.startsWith('WARNING')).join('\n');
     expect(ours).toBe(theirs);
+  });
+
+  it('drive ids, NIC models and MACs match QEMU\'s `info block` / `info network`', async () => {
+    const dir = scratch();
+    const line = ['-hda', 'xp.img', '-drive', 'file=disk.img,format=raw,if=floppy,index=1', '-net', 'nic', '-net', 'nic,model=rtl8139', '-net', 'user',
+      '-netdev', 'user,id=n0', '-device', 'ne2k_pci,netdev=n0', '-net', 'nic,model=ne2k_pci,macaddr=02:00:00:00:00:07'];
+    const out = await new Promise<string>((resolve) => {
+      const p = spawn(QEMU, [...line, '-display', 'none', '-S', '-serial', 'none', '-monitor', 'stdio'], { cwd: dir, stdio: ['pipe', 'pipe', 'ignore'] });
+      let text = '';
+      p.stdout.on('data', (b: Buffer) => (text += b.toString()));
+      const t = setTimeout(() => p.kill('SIGKILL'), 8000);
+      p.on('exit', () => {
+        clearTimeout(t);
+        resolve(text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, ''));
+      });
+      p.stdin.end('info block\ninfo network\nquit\n');
+    });
+    // QEMU also lists an "sd0" default for machines with an SD bus; pc has none, so qemu-ts has no such drive.
+    const theirDrives = [...out.matchAll(/^(?:\(qemu\) )?([\w-]+)(?: \(#block\d+\))?: /gm)].map((m) => m[1]!).filter((id) => id !== 'sd0' && id !== 'QEMU');
+    const theirNics = [...out.matchAll(/model=([\w-]+),macaddr=([0-9a-f:]+)/g)].map((m) => `${m[1]} ${m[2]}`).sort();
+    const { run } = await import('./helpers.js');
+    const d = (await run(line, dir)).desc;
+    expect(d.drives.map((x) => x.id).sort()).toEqual(theirDrives.sort());
+    expect(d.nics.map((n) => `${n.model} ${n.mac}`).sort()).toEqual(theirNics);
+    expect(theirNics.length).toBe(4);
+    expect(theirDrives.sort()).toEqual(['floppy0', 'floppy1', 'ide0-hd0', 'ide1-cd0']);
   });
 
   it('legacy spellings QEMU 7.2 removed: QEMU rejects them, qemu-ts maps them with a warning', async () => {

@@ -30,3 +30,16 @@ export function errnoText(e: unknown): string {
     default: return e instanceof Error ? e.message : String(e);
   }
 }
+
+/** Where the block layer reports non-fatal events (qemu's error_report); the tools may replace it. */
+let warnHandler: (msg: string) => void = (msg) => {
+  process.stderr.write(`${msg}\n`);
+};
+
+export function setBlockWarningHandler(fn: (msg: string) => void): void {
+  warnHandler = fn;
+}
+
+export function blockWarning(msg: string): void {
+  warnHandler(msg);
+}

@@ -143,4 +143,23 @@ describe('check findings match qemu-img check', () => {
     const ro = await openImage(f, { readOnly: true });
     await ro.close();
   });
+
+  it('a write through a mapping onto metadata marks the image corrupt, like QEMU', async () => {
+    const f = base('overlap.qcow2');
+    patch(f, (b) => b.writeBigUInt64BE(0x8000000000010000n, 0x40000));
+    const g = t.path('overlap-real.qcow2');
+    copyFileSync(f, g);
+    const real = qemuIo(g, ['write -P 9 0 512']);
+    expect(real.stdout).toContain('Marking image as corrupt: Preventing invalid write on metadata (overlaps with refcount table)');
+    const { setBlockWarningHandler } = await import('../../src/block/errors.js');
+    const warnings: string[] = [];
+    setBlockWarningHandler((m) => warnings.push(m));
+    const n = await openImage(f, { readOnly: false });
+    await expect(n.write(0, new Uint8Array(512).fill(9))).rejects.toThrow('Input/output error');
+    await n.close();
+    expect(warnings).toEqual(['qcow2: Marking image as corrupt: Preventing invalid write on metadata (overlaps with refcount table); further corruption events will be suppressed']);
+    expect(readFileSync(f).readUInt32BE(76) & 2).toBe(2);
+    expect(readFileSync(f).subarray(0x10000, 0x10200).equals(readFileSync(g).subarray(0x10000, 0x10200))).toBe(true);
+    await expect(openImage(f, { readOnly: false })).rejects.toThrow('qcow2: Image is corrupt; cannot be opened read/write');
+  });
 });

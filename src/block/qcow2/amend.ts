@@ -40,6 +40,7 @@ export async function makeEmpty(n: Qcow2Node): Promise<void> {
   await n.flushRaw();
   const old = n.l1.slice();
   n.l1.fill(0);
+  n.metaVersion++;
   await n.file.write(n.h.l1TableOffset, n.l1);
   await n.file.sync();
   n.l1Dirty = false;

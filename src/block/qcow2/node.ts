@@ -11,7 +11,7 @@
  */
 import type { BlockDriver, BlockNode, BlockStatus, CheckResult, Checkable, Resizable, SnapshotCapable, SnapshotInfo } from '../types.js';
 import type { HostFile } from '../file.js';
-import { BlockError } from '../errors.js';
+import { BlockError, blockWarning } from '../errors.js';
 import {
   be64, setBe64, type Qcow2Header,
   INCOMPAT_DIRTY, INCOMPAT_EXTL2, INCOMPAT_DATA_FILE, COMPAT_LAZY_REFCOUNTS, AUTOCLEAR_DATA_FILE_RAW, INCOMPAT_CORRUPT, AUTOCLEAR_BITMAPS,
@@ -70,6 +70,11 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
   private lastCompressed: { host: number; data: Uint8Array } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   closed = false;
+  /** Metadata clusters by kind (QEMU's overlap check), rebuilt when metadata moves. */
+  private metaMap: Map<number, string> | null = null;
+  private metaKey = '';
+  metaVersion = 0;
+  private corruptReported = false;
   /** Persistent dirty bitmaps (kept, not maintained): directory and tables for check, list for info. */
   bitmaps: { name: string; granularity: number; flags: string[]; tableOffset: number; tableSize: number }[] = [];
   bitmapDir: { offset: number; size: number } | null = null;
@@ -181,6 +186,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     return entryOffset(this.l1dv.getUint32(i * 8), this.l1dv.getUint32(i * 8 + 4));
   }
   setL1(i: number, offset: number, copied: boolean): void {
+    this.metaVersion++;
     this.l1dv.setUint32(i * 8, Math.floor(offset / 4294967296) | (copied ? COPIED_HI : 0));
     this.l1dv.setUint32(i * 8 + 4, offset >>> 0);
     this.l1Dirty = true;
@@ -492,6 +498,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     if (!this.extL2) {
       const zeroFlag = (lo & 1) !== 0 && this.h.version >= 3;
       if (inPlace && !zeroFlag) {
+        await this.guardWrite(host + a, data.length);
         await this.dataFile.write(host + a, data);
         this.unsynced = true;
         return;
@@ -504,6 +511,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
         content.set(data, a);
       }
       const target = inPlace ? host : await this.allocDataCluster(clusterStart / cs);
+      if (inPlace) await this.guardWrite(target, cs);
       await this.dataFile.write(target, content);
       this.unsynced = true;
       if (!inPlace && (hasHost || compressed)) this.freeEntryHost(hi, lo);
@@ -521,6 +529,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     for (let s = s0; s <= s1; s++) touched |= 1 << s;
     touched >>>= 0;
     if (inPlace) {
+      await this.guardWrite(host, cs);
       if ((allocBits & touched) >>> 0 === touched) {
         await this.dataFile.write(host + a, data);
         this.unsynced = true;
@@ -677,6 +686,54 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
       const nb = Math.floor((host + packed.length - 1) / 512) - Math.floor(host / 512);
       this.setEntry(t, i, ((nb << shift) | Math.floor(host / 4294967296) | COMPRESSED_HI) >>> 0, host >>> 0, 0, 0);
     });
+  }
+
+  /** Kind of metadata held by host cluster c, or undefined (for the overlap check). */
+  private metadataAt(c: number): string | undefined {
+    const key = `${this.metaVersion}:${this.rc.version}:${this.rc.tableOffset}:${this.rc.tableClusters}:${this.h.l1TableOffset}:${this.h.l1Size}:${this.h.snapshotsOffset}:${this.h.nbSnapshots}`;
+    if (!this.metaMap || key !== this.metaKey) {
+      const m = new Map<number, string>();
+      const cs = this.cs;
+      const range = (off: number, bytes: number, kind: string) => {
+        for (let k = Math.floor(off / cs); k * cs < off + bytes; k++) if (!m.has(k)) m.set(k, kind);
+      };
+      m.set(0, 'qcow2_header');
+      range(this.h.l1TableOffset, this.h.l1Size * 8, 'active L1 table');
+      for (let i = 0; i < this.h.l1Size; i++) {
+        const o = this.l1Offset(i);
+        if (o) range(o, cs, 'active L2 table');
+      }
+      range(this.rc.tableOffset, this.rc.tableClusters * cs, 'refcount table');
+      for (let i = 0; i < this.rc.tableEntries; i++) {
+        const o = this.rc.tableEntry(i);
+        if (o) range(o, cs, 'refcount block');
+      }
+      if (this.h.nbSnapshots) range(this.h.snapshotsOffset, this.tableSize ?? cs, 'snapshot table');
+      for (const s of this.snaps) range(s.l1TableOffset, s.l1Size * 8, 'inactive L1 table');
+      this.metaMap = m;
+      this.metaKey = key;
+    }
+    return this.metaMap.get(c);
+  }
+
+  /**
+   * Refuse a data write onto metadata (a corrupted mapping): mark the image
+   * corrupt once, as QEMU does, and fail the request.
+   */
+  private async guardWrite(host: number, length: number): Promise<void> {
+    if (this.hasDataFile) return;
+    const cs = this.cs;
+    for (let c = Math.floor(host / cs); c * cs < host + length; c++) {
+      const kind = this.metadataAt(c);
+      if (kind === undefined) continue;
+      if (!this.corruptReported) {
+        this.corruptReported = true;
+        blockWarning(`qcow2: Marking image as corrupt: Preventing invalid write on metadata (overlaps with ${kind}); further corruption events will be suppressed`);
+        this.h.incompatible |= INCOMPAT_CORRUPT;
+        await this.writeIncompatible();
+      }
+      throw new BlockError('Input/output error');
+    }
   }
 
   // ---- flush / close ------------------------------------------------------

@@ -38,6 +38,8 @@ export class Refcounts {
   freeHint = 0;
   /** Clusters below this index may be in use; everything at or above is free unless allocated. */
   hostEndCluster: number;
+  /** Bumped whenever refcount structures move or grow (metadata overlap cache key). */
+  version = 0;
   /** Byte position for packing compressed clusters (0 = none open). */
   freeByteOffset = 0;
 
@@ -226,6 +228,7 @@ export class Refcounts {
     b.dirty = false;
     await this.file.sync();
     setBe64(this.tdv, ti * 8, off);
+    this.version++;
     await this.file.write(this.tableOffset + ti * 8, this.table.subarray(ti * 8, ti * 8 + 8));
     this.hooks.markUnsynced();
     this.cache.set(off, b);
@@ -279,6 +282,7 @@ export class Refcounts {
     await this.file.sync();
     this.tableOffset = E * this.cs;
     this.tableClusters = T;
+    this.version++;
     await this.hooks.tableMoved(this.tableOffset, T);
     // The old table is no longer referenced.
     void oldTable;
@@ -344,6 +348,7 @@ export class Refcounts {
     this.tdv = new DataView(table.buffer, table.byteOffset, table.byteLength);
     this.tableOffset = offset;
     this.tableClusters = clusters;
+    this.version++;
     for (const off of newBlocks) {
       const buf = new Uint8Array(this.cs);
       this.cache.set(off, { buf, dv: new DataView(buf.buffer), dirty: true });
@@ -359,6 +364,7 @@ export class Refcounts {
     this.tdv = new DataView(buf.buffer);
     this.tableOffset = offset;
     this.tableClusters = clusters;
+    this.version++;
     this.freeHint = 0;
     this.freeByteOffset = 0;
   }

@@ -94,6 +94,7 @@ export async function resizeImage(n: Qcow2Node, size: number, opts: { shrink: bo
       n.l1dv.setUint32(i * 8, 0);
       n.l1dv.setUint32(i * 8 + 4, 0);
       n.l1Dirty = true;
+      n.metaVersion++;
       n.l2cache.delete(l2off);
       n.pendingFrees.push(l2off / cs);
       void copied;

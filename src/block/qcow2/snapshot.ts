@@ -172,6 +172,7 @@ export async function applySnapshot(n: Qcow2Node, idOrName: string): Promise<voi
   const oldL1 = n.l1.slice();
   n.l1.set(snL1);
   n.l1Dirty = false;
+  n.metaVersion++;
   await updateSnapshotRefcount(n, n.h.l1TableOffset, curSize, -1, oldL1);
   await updateSnapshotRefcount(n, n.h.l1TableOffset, curSize, 0);
 }

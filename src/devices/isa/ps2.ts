@@ -150,6 +150,16 @@ export class Ps2Keyboard extends Ps2Device {
     this.notify();
   }
 
+  /**
+   * Monitor `sendkey`: press `codes` in order, hold for `holdNs` of virtual
+   * time (QEMU's default is 100 ms), release them in reverse order.
+   */
+  sendKeyCombo(codes: number[], holdNs = 100e6): void {
+    for (const c of codes) this.pressKey(c, true);
+    const t = this.clock.newTimer(() => { for (let i = codes.length - 1; i >= 0; i--) this.pressKey(codes[i]!, false); }, 'sendkey');
+    t.modIn(holdNs);
+  }
+
   private onRepeat(): void {
     if (this.held < 0 || !this.enabled) return;
     this.q.push(this.encode(this.held, true));

@@ -195,6 +195,15 @@ describe('key names', () => {
     expect(() => parseKeyCombo('ctrl-bogus')).toThrow("Parameter 'keys' expects a valid key name, got 'bogus'");
   });
 
+  it('sendkey ctrl-alt-delete: presses in order, releases in reverse after 100 ms of virtual time', async () => {
+    const { parseKeyCombo } = await import('../../../src/devices/isa/keycodes.js');
+    const { kbc, drain, clock } = setup();
+    kbc.keyboard.sendKeyCombo(parseKeyCombo('ctrl-alt-delete'));
+    expect(drain()).toEqual([0x1d, 0x38, 0xe0, 0x53]);
+    clock.advanceTo(99e6); expect(drain()).toEqual([]);
+    clock.advanceTo(100e6); expect(drain()).toEqual([0xe0, 0xd3, 0xb8, 0x9d]);
+  });
+
   it('sends Pause and Print Screen sequences (set 2, seen translated)', () => {
     const { kbc, drain, cmd, data } = setup();
     kbc.keyboard.pressKey(0xe11d45, true); kbc.keyboard.pressKey(0xe11d45, false);

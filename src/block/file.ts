@@ -6,7 +6,7 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { BlockError, errnoText } from './errors.js';
-import { WriteLock } from './lock.js';
+import { WriteLock, noteOpen, isOpenHere, lockErrorText } from './lock.js';
 
 export class HostFile {
   private constructor(
@@ -15,7 +15,10 @@ export class HostFile {
     readonly writable: boolean,
     private len: number,
     private readonly lock: WriteLock | null,
-  ) {}
+    private readonly id: { dev: bigint; ino: bigint },
+  ) {
+    noteOpen(id.dev, id.ino, 1);
+  }
 
   /**
    * Open an existing regular file. Errors: `Could not open 'F': <strerror>`,
@@ -44,7 +47,7 @@ export class HostFile {
         throw e;
       }
     }
-    return new HostFile(filename, fh, writable, Number(st.size), lock);
+    return new HostFile(filename, fh, writable, Number(st.size), lock, { dev: st.dev, ino: st.ino });
   }
 
   /** Create (or truncate) a file for writing. Error: `Could not create 'F': <strerror>`. */
@@ -60,13 +63,15 @@ export class HostFile {
     const st = await fh.stat({ bigint: true });
     let lock: WriteLock;
     try {
+      // Re-creating an image this process has open (convert src src) would destroy it.
+      if (isOpenHere(st.dev, st.ino)) throw new BlockError(lockErrorText(filename));
       lock = WriteLock.acquire(st.dev, st.ino, filename);
     } catch (e) {
       await fh.close();
       throw e;
     }
     await fh.truncate(0);
-    return new HostFile(filename, fh, true, 0, lock);
+    return new HostFile(filename, fh, true, 0, lock, { dev: st.dev, ino: st.ino });
   }
 
   size(): number {
@@ -124,6 +129,7 @@ export class HostFile {
       await this.fh.close();
     } finally {
       this.lock?.release();
+      noteOpen(this.id.dev, this.id.ino, -1);
     }
   }
 }

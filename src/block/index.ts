@@ -11,7 +11,7 @@ import { probeHeader, PROBE_BYTES } from './probe.js';
 import { rawDriver, RawNode } from './raw.js';
 import { qcow2Driver } from './qcow2/driver.js';
 
-export { BlockError } from './errors.js';
+export { BlockError, setBlockWarningHandler } from './errors.js';
 export { openOverlay } from './overlay.js';
 
 const DRIVERS: BlockDriver[] = [qcow2Driver, rawDriver];

@@ -33,6 +33,20 @@ export function lockErrorText(filename: string): string {
   return `Failed to get "write" lock\nIs another process using the image [${filename}]?`;
 }
 
+/** Files open in this process (any mode), by device:inode, for the create-over-open-image check. */
+const openHere = new Map<string, number>();
+
+export function noteOpen(dev: bigint, ino: bigint, delta: number): void {
+  const k = `${dev}:${ino}`;
+  const v = (openHere.get(k) ?? 0) + delta;
+  if (v <= 0) openHere.delete(k);
+  else openHere.set(k, v);
+}
+
+export function isOpenHere(dev: bigint, ino: bigint): boolean {
+  return openHere.has(`${dev}:${ino}`);
+}
+
 export class WriteLock {
   private constructor(private readonly path: string) {}
 

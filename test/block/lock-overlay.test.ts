@@ -42,6 +42,20 @@ describe('write locks', () => {
   });
 });
 
+describe('creating over an image that is open', () => {
+  it('is refused before anything is truncated (convert src src)', async () => {
+    const f = t.path('src.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', f, '1M']);
+    qemuIo(f, ['write -P 5 0 64k']);
+    const real = qemuImg(['convert', '-O', 'raw', f, f]);
+    const src = await openImage(f, { readOnly: true });
+    await expect(createImage('raw', f, 1 << 20, new Map())).rejects.toThrow(`Failed to get "write" lock\nIs another process using the image [${f}]?`);
+    expect(real.stderr).toContain(`Failed to get "write" lock\nIs another process using the image [${f}]?`);
+    await src.close();
+    expect(qemuIo(f, ['read -P 5 0 64k']).stdout).not.toContain('failed');
+  });
+});
+
 describe('-snapshot overlay', () => {
   it('writes go to a temporary qcow2 that is deleted on close; the base is untouched', async () => {
     const base = t.path('base.qcow2');

@@ -256,7 +256,6 @@ export class Cpu extends Protect implements FpuHost {
     this.pendingDb = 0;
     this.clearPrefixes();
     if (!this.committed) { this.eip = this.startEip; this.r32[4] = this.startEsp; }
-    if (vec === EX_DB) this.dr[6] |= 0;
     this.raise(vec, code, INT_EXC, this.eip);
   }
 
@@ -1116,9 +1115,9 @@ export class Cpu extends Protect implements FpuHost {
       }
       case 0xca: { const n = this.fetch16(); this.farReturn(osz, n); return; }
       case 0xcb: this.farReturn(osz, 0); return;
-      case 0xcc: this.softInt(3, true); return;
-      case 0xcd: this.softInt(this.fetch8(), false); return;
-      case 0xce: if (this.getOF()) this.softInt(EX_OF, true); return;
+      case 0xcc: this.softInt(3); return;
+      case 0xcd: this.softInt(this.fetch8()); return;
+      case 0xce: if (this.getOF()) this.softInt(EX_OF); return;
       case 0xcf: this.iret(osz); this.nmiBlocked = false; this.checkIrq = true; return;
       case 0xd4: { // AAM
         const d = this.fetch8();
@@ -1169,12 +1168,12 @@ export class Cpu extends Protect implements FpuHost {
       case 0xe9: { const d = this.fetchImm(osz); this.jumpRel(d); return; }
       case 0xea: { const off = this.fetchImm(osz), sel = this.fetch16(); this.farTransfer(sel, osz === 2 ? off : off >>> 0, false, osz, this.eip); return; }
       case 0xeb: { const d = (this.fetch8() << 24) >> 24; this.jumpRel(d); return; }
-      case 0xf1: this.dr[6] |= 0; this.softIntIcebp(); return;
+      case 0xf1: this.softIntIcebp(); return;
       case 0xf4: // HLT
         if (this.pe && this.cpl !== 0) this.fault(EX_GP, 0);
         this.halted = true; this.checkIrq = true;
         return;
-      case 0xf5: { const cf = this.getCF(); this.materialize(); this.flags ^= CF; void cf; return; }
+      case 0xf5: this.materialize(); this.flags ^= CF; return;
       case 0xf6: case 0xf7: {
         const sz = b === 0xf6 ? 1 : osz;
         this.decodeModrm();
@@ -1298,9 +1297,8 @@ export class Cpu extends Protect implements FpuHost {
     if (big) this.linW(SS, this.r32[4]! >>> 0, 1); else this.linW(SS, this.r16[8]!, 1);
   }
 
-  private softInt(vec: number, isTrapInsn: boolean): void {
+  private softInt(vec: number): void {
     if ((this.flags & VM) !== 0 && this.iopl() < 3) this.fault(EX_GP, 0);
-    void isTrapInsn;
     this.noTrap = true;
     this.deliver(vec, INT_SOFT, -1, this.eip);
   }
@@ -1373,7 +1371,8 @@ export class Cpu extends Protect implements FpuHost {
       if (size === 0xe) size = this.os32 ? 28 : 14; else if (size === 0x5e) size = this.os32 ? 108 : 94;
       lin = X87_MEM_STORE[i] !== 0 ? this.linW(this.eaSeg, this.ea, size) : this.linR(this.eaSeg, this.ea, size);
     }
-    const isCtl = (op === 0xd9 && m >= 0xc0 === false && reg >= 4) || (op === 0xdd && m < 0xc0 && reg >= 4);
+    // control instructions (FLDENV/FLDCW/FSTENV/FSTCW, FRSTOR/FSAVE/FSTSW m) keep FIP/FOP
+    const isCtl = (op === 0xd9 && m < 0xc0 && reg >= 4) || (op === 0xdd && m < 0xc0 && reg >= 4);
     if (!isCtl && !(op === 0xdb && (m === 0xe2 || m === 0xe3))) {
       f.setInstructionPointer(this.segSel[CS]!, this.startEip, m < 0xc0 ? this.segSel[this.eaSeg]! : 0, lin, ((op & 7) << 8) | m);
     }

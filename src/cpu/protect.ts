@@ -500,7 +500,7 @@ export class Protect extends Mmu {
   // ---- hardware task switch ----
   /** Switch to the task whose TSS selector is `sel`. */
   taskSwitchTo(sel: number, src: number, retEip: number, ext: number, lo = 0, hi = 0): void {
-    if (src !== TS_JMP && src !== TS_CALL || hi === 0) {
+    if ((src !== TS_JMP && src !== TS_CALL) || hi === 0) {
       if ((sel & 4) !== 0 || (sel & 0xfffc) === 0) this.fault(EX_GP, (sel & 0xfffc) | ext);
       if (!this.readDesc(sel)) this.fault(EX_GP, (sel & 0xfffc) | ext);
       lo = this.dLo; hi = this.dHi;

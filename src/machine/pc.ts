@@ -39,6 +39,7 @@ import { Piix3Ide } from '../devices/pci/piix3-ide.js';
 import { Piix4Pm } from '../devices/pci/piix4-pm.js';
 import { IsaIde } from '../devices/ide/isa-ide.js';
 import type { IdeChannel } from '../devices/ide/ide-channel.js';
+import { guessGeometry } from '../devices/ide/identify.js';
 import { Vga } from '../devices/vga/vga.js';
 import { VgaPci } from '../devices/vga/vga-pci.js';
 import { openImage, openOverlay, closeChain } from '../block/index.js';
@@ -186,7 +187,6 @@ export class PcMachine {
       host.setRomSide(0x100000 - this.bios.isaSize, this.bios.isaSize, this.bios.isaMemOffset);
       const piix3 = new Piix3(this.pic, { onReset: () => this.requestReset('0xCF9') });
       bus.add(piix3, 1, 0);
-      bus.setRouter(piix3);
       const ide = new Piix3Ide(this.io, mem, [irq(14), irq(15)]);
       bus.add(ide, 1, 1);
       this.ideChannels.push(...ide.channels);
@@ -209,6 +209,7 @@ export class PcMachine {
       mem.mapRam(0xc0000, 0x20000);
       const ide = new IsaIde(this.io, [irq(14), irq(15)]);
       this.ideChannels.push(...ide.channels);
+      this.resetters.push(() => ide.reset());
       if (desc.vga.device !== null) {
         const vga = new Vga({ clock: this.clock, vram });
         vga.attach(this.io, mem);
@@ -257,7 +258,7 @@ export class PcMachine {
       const unit = info.unit as 0 | 1;
       if (info.media === 'cdrom') ch.attachCdrom(unit, node);
       else if (node !== null) {
-        const d = ch.attachDisk(unit, node);
+        const d = ch.attachDisk(unit, node, { chs: await guessGeometry(node) });
         if (info.bus === 0) hardDisks[unit] = d.chs;
       }
     }

@@ -219,12 +219,12 @@ function buildScript(): Script {
   return s;
 }
 
-function floppyImage(script: Uint8Array, boot: Uint8Array): Uint8Array {
-  const img = new Uint8Array(1474560);
+function floppyImage(script: Uint8Array, boot: Uint8Array, size = 1474560, sectors = 16): Uint8Array {
+  const img = new Uint8Array(size);
   for (let lba = 0; lba < img.length / SECTOR; lba++) for (let i = 0; i < SECTOR; i++) img[lba * SECTOR + i] = dataByte(lba, i);
   img.set(boot, 0);
-  if (script.length > 16 * SECTOR) throw new Error('script too long');
-  img.fill(0, SECTOR, 17 * SECTOR);
+  if (script.length > sectors * SECTOR) throw new Error('script too long');
+  img.fill(0, SECTOR, (sectors + 1) * SECTOR);
   img.set(script, SECTOR);
   return img;
 }
@@ -309,17 +309,51 @@ describe('ISA devices against QEMU 7.2 (same port I/O script)', () => {
   });
 
   it('gives the same log when the whole qemu-ts pc machine (CPU, SeaBIOS, floppy boot) runs the script', async () => {
-    const { parseCommandLineFull, validateMachine } = await import('../../../src/cli/index.js');
-    const { runMachine } = await import('../../../src/machine/run.js');
-    const imgPath = path.join(dir, 'ours.img'), log = path.join(dir, 'ours.log');
-    fs.writeFileSync(imgPath, img);
-    const r = parseCommandLineFull(['-L', '/usr/share/seabios', '-M', 'pc', '-m', '128', '-nodefaults', '-display', 'none', '-no-reboot',
-      '-drive', `if=floppy,format=raw,file=${imgPath}`, '-boot', 'a', '-serial', 'null',
-      '-rtc', 'base=2020-01-01T00:00:00', '-debugcon', `file:${log}`, '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x01']);
-    await validateMachine(r.desc);
-    expect(await runMachine(r.desc)).toBe(1); // isa-debug-exit with value 0
-    const ours = Array.from(fs.readFileSync(log));
-    expect(compare(s, qemu, ours)).toEqual([]);
+    expect(compare(s, qemu, await runWholeMachine(img, dir))).toEqual([]);
+  }, 180_000);
+});
+
+/** Boot the floppy on the complete qemu-ts pc machine with QEMU's options; returns the debugcon log. */
+async function runWholeMachine(img: Uint8Array, dir: string): Promise<number[]> {
+  const { parseCommandLineFull, validateMachine } = await import('../../../src/cli/index.js');
+  const { runMachine } = await import('../../../src/machine/run.js');
+  const imgPath = path.join(dir, 'ours.img'), log = path.join(dir, 'ours.log');
+  fs.writeFileSync(imgPath, img);
+  const r = parseCommandLineFull(['-L', '/usr/share/seabios', '-M', 'pc', '-m', '128', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-drive', `if=floppy,format=raw,file=${imgPath}`, '-boot', 'a', '-serial', 'null',
+    '-rtc', 'base=2020-01-01T00:00:00', '-debugcon', `file:${log}`, '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x01']);
+  await validateMachine(r.desc);
+  expect(await runMachine(r.desc)).toBe(1); // isa-debug-exit with value 0
+  return Array.from(fs.readFileSync(log));
+}
+
+describe('720K floppy against QEMU 7.2', () => {
+  it('SeaBIOS senses the medium by data rate and boots it; rates, READ ID and a DMA read agree', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fd720-oracle-'));
+    execFileSync('nasm', ['-f', 'bin', '-DSECTORS=8', '-o', path.join(dir, 'boot.bin'), fileURLToPath(new URL('./oracle/boot.asm', import.meta.url))]);
+    const boot = fs.readFileSync(path.join(dir, 'boot.bin'));
+    const s = new Script();
+    const cmd = (...b: number[]) => { for (const v of b) { s.wait(0x3f4, 0xc0, 0x80, 'fdc rqm'); s.out8(0x3f5, v); } };
+    const res = (n: number, label: string) => { for (let k = 0; k < n; k++) { s.wait(0x3f4, 0xc0, 0xc0, `${label} ready`); s.in8(0x3f5, `${label} ${k}`); } };
+    s.out8(0x70, 0x10).in8(0x71, 'cmos floppy types');
+    s.out8(0x3f2, 0x1c);
+    for (const rate of [0, 1, 3, 2]) {
+      s.out8(0x3f7, rate); cmd(0x4a, 0x00); res(7, `read id at rate ${rate}`);
+      s.log[s.log.length - 3]!.mask = 0; // R: rotational position
+    }
+    cmd(0x0f, 0x00, 1); cmd(0x08); res(2, 'seek 1 sense');
+    s.out8(0x0a, 0x06).out8(0x0c, 0).out8(0x0b, 0x46);
+    s.out8(0x04, 0x00).out8(0x04, 0xc0).out8(0x81, 0x00).out8(0x05, 0xff).out8(0x05, 0x03).out8(0x0a, 0x02);
+    cmd(0xc6, 0x04, 1, 1, 8, 2, 9, 0x1b, 0xff); res(7, 'read 1/1/8-9');
+    // QEMU steps to the next cylinder after the last sector and flags SE; the FDC reports C+1 without a seek.
+    s.log[s.log.length - 13]!.mask = 0xdf;
+    s.dump(0xc000, 8, 'sector 1/1/8').dump(0xc200, 8, 'sector 1/1/9');
+    const code = s.end();
+    const img = floppyImage(code, boot, 737280, 8);
+    const qemu = runQemu(img.slice(), dir);
+    expect(compare(s, qemu, await runOurs(img.slice(), boot, code))).toEqual([]);
+    expect(compare(s, qemu, await runWholeMachine(img, dir))).toEqual([]);
+    expect(qemu[s.log.findIndex((l) => l.label === 'sector 1/1/8[0]')]).toBe(dataByte((1 * 2 + 1) * 9 + 7, 0));
   }, 180_000);
 });
 

@@ -9,6 +9,9 @@
 ;   05 addr len16: DUMP memory      06 port: IN16 -> log 2 bytes
 ;   07 port val32: OUT32            09 addr val8: POKE byte
 ;   00: END
+%ifndef SECTORS
+%define SECTORS 16          ; script sectors after the boot sector (nasm -DSECTORS=8 for 9-sector media)
+%endif
 bits 16
 org 0x7c00
 start:
@@ -18,7 +21,7 @@ start:
     mov es, ax
     mov ss, ax
     mov sp, 0x7c00
-    mov ax, 0x0210          ; read 16 sectors
+    mov ax, 0x0200 | SECTORS ; read the script sectors
     mov cx, 0x0002          ; cylinder 0, sector 2
     xor dh, dh              ; head 0 (dl = boot drive from the BIOS)
     mov bx, 0x7e00

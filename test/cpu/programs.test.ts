@@ -18,6 +18,16 @@ const MANUAL: Record<string, Record<string, { line: string; why: string }>> = {
   realmode: {
     limit: { line: 'limit: #GP', why: 'SDM 3B 20.1 real-address mode: a word at offset FFFFh exceeds the 64 KiB limit, #GP(0) (the 80286 vectors show the same); QEMU skips the check' },
   },
+  x87: {
+    mf: {
+      line: 'mf: pending #10 err=00000000000006ca000006ca00008084',
+      why: 'SDM 1 8.6: a pending unmasked x87 exception is raised (#MF with CR0.NE=1) before the next waiting x87 instruction (here FLD1); QEMU 7.2 only checks at FWAIT',
+    },
+    fstenv: {
+      line: 'fstenv:00000731000007310000000500000600',
+      why: 'SDM 1 8.1.10 / figure 8-9: the 32-bit protected-mode FSTENV image holds the last opcode (FOP, here D8 05 -> 0x005); QEMU 7.2 stores 0',
+    },
+  },
   paging: {
     pde_a: { line: 'pde_a: #0e err=00000000 cr2=00c0000000000000', why: 'a walk that ends in a not-present PTE does not set the PDE accessed bit (QEMU sets it)' },
   },
@@ -42,6 +52,7 @@ const PROGRAMS: Program[] = [
   { name: 'pmode', file: 'pmode', defines: [], qemu: true, triple: false },
   { name: 'pmode2', file: 'pmode2', defines: [], qemu: true, triple: false },
   { name: 'realmode', file: 'realmode', defines: [], qemu: true, triple: false },
+  { name: 'x87', file: 'x87', defines: [], qemu: true, triple: false },
   { name: 'paging', file: 'paging', defines: [], qemu: true, triple: false },
   { name: 'v86', file: 'v86', defines: [], qemu: true, triple: false },
   { name: 'debug', file: 'debug', defines: ['-DNO_EXEC_BP'], qemu: true, triple: true },

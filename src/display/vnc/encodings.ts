@@ -39,6 +39,7 @@ export class RectEncoder {
   private zrleStream: DeflateStream | null = null;
   private readonly tile = new Uint32Array(64 * 64);
   private readonly mark = new Uint8Array(256);
+  private readonly sub = new Uint32Array(256 * 3);
   private readonly scratch: Buffer;
 
   constructor(readonly conv: PixelConverter, private readonly level = 6) {
@@ -79,10 +80,10 @@ export class RectEncoder {
   // ------------------------------------------------------------ Hextile
 
   hextile(px: Pixels, x0: number, y0: number, w: number, h: number): Buffer {
-    const conv = this.conv, bpp = conv.bytes, t = this.tile;
-    const parts: Buffer[] = [];
-    // Worst case per tile: flags + raw pixels.
-    const buf = Buffer.allocUnsafe(1 + 256 * bpp);
+    const conv = this.conv, bpp = conv.bytes, t = this.tile, sub = this.sub, mark = this.mark;
+    const tiles = Math.ceil(w / 16) * Math.ceil(h / 16);
+    const buf = Buffer.allocUnsafe(tiles * (1 + 256 * bpp)); // every tile raw at worst
+    let o = 0;
     let bg = 0, fg = 0, bgValid = false, fgValid = false;
     for (let ty = 0; ty < h; ty += 16) {
       const th = Math.min(16, h - ty);
@@ -90,29 +91,37 @@ export class RectEncoder {
         const tw = Math.min(16, w - tx);
         conv.values(px.data, px.width, x0 + tx, y0 + ty, tw, th, t);
         const n = tw * th;
-        // Colour census: the most frequent colour is the background.
-        const counts = new Map<number, number>();
-        for (let i = 0; i < n; i++) counts.set(t[i]!, (counts.get(t[i]!) ?? 0) + 1);
-        let best = t[0]!, bestN = 0;
-        for (const [c, k] of counts) if (k > bestN) { best = c; bestN = k; }
-        let o = 1, flags = 0;
-        if (counts.size === 1) {
-          if (!bgValid || bg !== best) { flags |= HEX_BG; o = conv.put(buf, o, best); bg = best; bgValid = true; }
-          buf[0] = flags;
-          parts.push(Buffer.from(buf.subarray(0, o)));
+        const rawSize = 1 + n * bpp;
+        // Census: first two colours, whether there are more, how often the first occurs.
+        const c0 = t[0]!;
+        let c1 = c0, n0 = 0, colours = 1;
+        for (let i = 0; i < n; i++) {
+          const c = t[i]!;
+          if (c === c0) n0++;
+          else if (colours === 1) { c1 = c; colours = 2; }
+          else if (c !== c1) colours = 3;
+        }
+        const start = o;
+        if (colours === 1) {
+          let flags = 0;
+          o++;
+          if (!bgValid || bg !== c0) { flags = HEX_BG; o = conv.put(buf, o, c0); bg = c0; bgValid = true; }
+          buf[start] = flags;
           continue;
         }
-        const two = counts.size === 2;
-        let fgColour = 0;
-        if (two) for (const c of counts.keys()) if (c !== best) fgColour = c;
-        // Subrectangles, greedy: extend right, then down.
-        const sub: number[] = [];
-        const mark = this.mark; mark.fill(0, 0, n);
-        for (let yy = 0; yy < th && sub.length <= 255 * 3; yy++) {
+        const back = n0 * 2 >= n ? c0 : c1; // background: the commoner of the first two colours
+        const two = colours === 2;
+        const fore = back === c0 ? c1 : c0;
+        // Header bytes, then subrectangles (greedy: extend right, then down) until raw would be smaller.
+        let size = 2 + (bgValid && bg === back ? 0 : bpp) + (two && !(fgValid && fg === fore) ? bpp : 0);
+        const per = two ? 2 : 2 + bpp;
+        let nsub = 0;
+        mark.fill(0, 0, n);
+        scan: for (let yy = 0; yy < th; yy++) {
           for (let xx = 0; xx < tw; xx++) {
             const i = yy * tw + xx;
             const c = t[i]!;
-            if (c === best || mark[i]) continue;
+            if (c === back || mark[i]) continue;
             let sw = 1;
             while (xx + sw < tw && t[i + sw] === c && !mark[i + sw]) sw++;
             let sh = 1;
@@ -122,34 +131,33 @@ export class RectEncoder {
               sh++;
             }
             for (let a = 0; a < sh; a++) mark.fill(1, (yy + a) * tw + xx, (yy + a) * tw + xx + sw);
-            sub.push(c, (xx << 4) | yy, ((sw - 1) << 4) | (sh - 1));
+            sub[nsub * 3] = c; sub[nsub * 3 + 1] = (xx << 4) | yy; sub[nsub * 3 + 2] = ((sw - 1) << 4) | (sh - 1);
+            nsub++;
+            size += per;
+            if (nsub > 255 || size >= rawSize) break scan;
           }
         }
-        const nsub = sub.length / 3;
-        const size = 1 + (bgValid && bg === best ? 0 : bpp) + (two ? (fgValid && fg === fgColour ? 0 : bpp) : 0) + 1 + nsub * (two ? 2 : 2 + bpp);
-        if (nsub > 255 || size >= 1 + n * bpp) {
-          buf[0] = HEX_RAW;
-          o = 1;
+        if (nsub > 255 || size >= rawSize) {
+          buf[o++] = HEX_RAW;
           for (let i = 0; i < n; i++) o = conv.put(buf, o, t[i]!);
           bgValid = fgValid = false;
-          parts.push(Buffer.from(buf.subarray(0, o)));
           continue;
         }
-        flags = HEX_ANY;
-        if (!bgValid || bg !== best) { flags |= HEX_BG; o = conv.put(buf, o, best); bg = best; bgValid = true; }
+        let flags = HEX_ANY;
+        o++;
+        if (!bgValid || bg !== back) { flags |= HEX_BG; o = conv.put(buf, o, back); bg = back; bgValid = true; }
         if (two) {
-          if (!fgValid || fg !== fgColour) { flags |= HEX_FG; o = conv.put(buf, o, fgColour); fg = fgColour; fgValid = true; }
+          if (!fgValid || fg !== fore) { flags |= HEX_FG; o = conv.put(buf, o, fore); fg = fore; fgValid = true; }
         } else { flags |= HEX_COLOURED; fgValid = false; }
-        buf[0] = flags;
+        buf[start] = flags;
         buf[o++] = nsub;
-        for (let k = 0; k < sub.length; k += 3) {
+        for (let k = 0; k < nsub * 3; k += 3) {
           if (!two) o = conv.put(buf, o, sub[k]!);
           buf[o++] = sub[k + 1]!; buf[o++] = sub[k + 2]!;
         }
-        parts.push(Buffer.from(buf.subarray(0, o)));
       }
     }
-    return Buffer.concat(parts);
+    return buf.subarray(0, o);
   }
 
   // ------------------------------------------------------------ ZRLE

@@ -3,7 +3,7 @@
  * (with format probing and QEMU's raw warning), image locks between drives, firmware found,
  * kernel and initrd readable. Fills in formats, sizes and firmware paths.
  */
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { probeFile } from '../block/probe.js';
 import { CliError } from './errors.js';
@@ -67,6 +67,36 @@ function legacyFileName(d: DriveInfo, cwd: string, warn: (m: string) => void): s
     }
   }
   return f;
+}
+
+/**
+ * The largest initrd QEMU's PC kernel loader can place for this kernel, or null when it cannot
+ * pass one at all: Linux boot protocol 2.00+ ("HdrS" at 0x202, version at 0x206; from 2.03 the
+ * limit is initrd_addr_max at 0x22c, before that 0x37ffffff), clamped below the top of low RAM
+ * minus QEMU's 160 KiB of ACPI tables. Multiboot images take the initrd as modules: no limit here.
+ */
+function initrdLimit(path: string, ramBytes: number): number | null {
+  const head = Buffer.alloc(8192);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n >= 0x230 && head.toString('latin1', 0x202, 0x206) === 'HdrS') {
+    const version = head.readUInt16LE(0x206);
+    if (version < 0x200) return null;
+    let max = version >= 0x203 ? head.readUInt32LE(0x22c) : 0x37ffffff;
+    const below4g = ramBytes >= 0xe0000000 ? 0xc0000000 : ramBytes;
+    const acpi = 0x28000;
+    if (max >= below4g - acpi) max = below4g - acpi - 1;
+    return max;
+  }
+  for (let off = 0; off + 12 <= n; off += 4) {
+    if (head.readUInt32LE(off) === 0x1badb002 && ((head.readUInt32LE(off) + head.readUInt32LE(off + 4) + head.readUInt32LE(off + 8)) >>> 0) === 0) return Infinity;
+  }
+  return null;
 }
 
 export async function validateMachine(desc: MachineDescription, env: ValidateEnv = {}): Promise<MachineDescription> {
@@ -163,6 +193,12 @@ export async function validateMachine(desc: MachineDescription, env: ValidateEnv
   parentWritable(desc.logging.file, (why) => `Error opening logfile ${desc.logging.file}: ${why}`);
   mustRead(desc.kernel, 'could not open kernel file');
   mustRead(desc.initrd, 'could not load initial ram disk');
+  if (desc.kernel !== null && desc.initrd !== null) {
+    const max = initrdLimit(resolve(cwd, desc.kernel), desc.memory.sizeBytes);
+    if (max === null) throw CliError.bare('linux kernel too old to load a ram disk');
+    const need = statSync(resolve(cwd, desc.initrd)).size;
+    if (need > max) throw CliError.bare(`initrd is too large, cannot support.(max: ${max}, need ${need})`);
+  }
   if (desc.boot.splash) mustRead(desc.boot.splash, 'could not open splash file');
   return desc;
 }

@@ -87,6 +87,8 @@ const SAME_AS_QEMU: [string[], string][] = [
   [['-rtc', 'base=localtime,clock=bogus'], "invalid option value 'bogus'"],
   [['-uuid', 'bad'], '-uuid bad: failed to parse UUID string: wrong format'],
   [['-initrd', 'x'], '-initrd only allowed with -kernel option'],
+  [['-kernel', 'bzImage', '-initrd', 'initrd.img'], 'linux kernel too old to load a ram disk'],
+  [['-kernel', 'linux-nomax.bin', '-initrd', 'initrd.img'], 'initrd is too large, cannot support.(max: 0, need 4096)'],
   [['-append', 'x'], '-append only allowed with -kernel option'],
   [['-nographic', '-serial', 'stdio'], "-serial stdio: cannot use stdio by multiple character devices\nqemu-ts-system-x86_64: -serial stdio: could not connect serial device to character backend 'stdio'"],
   [['-daemonize', '-nographic'], '-nographic cannot be used with -daemonize'],

@@ -22,6 +22,16 @@ export function scratch(): string {
   q.writeUInt32BE(3, 4);
   writeFileSync(join(dir, 'disk.qcow2'), q);
   writeFileSync(join(dir, 'out.txt'), '');
+  // Linux boot-protocol headers: 2.15 with initrd_addr_max 0x7fffffff, and 2.15 with 0 (no room).
+  const hdr = (max: number) => {
+    const k = Buffer.alloc(4096);
+    k.write('HdrS', 0x202, 'latin1');
+    k.writeUInt16LE(0x20f, 0x206);
+    k.writeUInt32LE(max, 0x22c);
+    return k;
+  };
+  writeFileSync(join(dir, 'linux.bin'), hdr(0x7fffffff));
+  writeFileSync(join(dir, 'linux-nomax.bin'), hdr(0));
   return dir;
 }
 

@@ -76,6 +76,7 @@ const LINES: string[][] = [
   ['-cpu', '486', '-M', 'isapc', '-m', '16', '-net', 'nic', '-net', 'user', '-vga', 'cirrus'],
   ['-kernel', 'bzImage', '-append', 'console=ttyS0', '-nographic', '-no-reboot'],
   ['-nographic', '-monitor', 'none', '-serial', 'stdio'],
+  ['-kernel', 'linux.bin', '-initrd', 'initrd.img', '-append', 'quiet'],
   ['-nographic', '-serial', 'mon:stdio', '-drive', 'file=disk.img,index=1,media=disk,format=raw', '-drive', 'file=xp.img,index=0,media=disk,format=raw', '-smp', '2', '-m', '512'],
   ['-cpu', 'pentium', '-m', '128', '-hda', 'disk.img', '-cdrom', 'xp.iso', '-boot', 'd', '-vga', 'cirrus', '-device', 'sb16', '-net', 'nic,model=ne2k_pci', '-net', 'user', '-rtc', 'base=localtime', '-usb'],
   ['-nic', 'id=x', '-global', 'foo.bar=1', '-echr', '0x14', '-usbdevice', 'tablet', '-boot', 'n', '-fda', 'file:floppy.img'],
@@ -115,6 +116,8 @@ const LINES: string[][] = [
   ['-debugcon', 'none'],
   ['-d', 'help'],
   ['-usbdevice', 'bogus'],
+  ['-kernel', 'bzImage', '-initrd', 'initrd.img'],
+  ['-kernel', 'linux-nomax.bin', '-initrd', 'initrd.img'],
 ];
 
 describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
@@ -128,7 +131,7 @@ describe.skipIf(!haveQemu)('accept/reject matches real QEMU 7.2', () => {
     const mismatches = results.filter((r) => r.qemu !== r.ours);
     expect(mismatches).toEqual([]);
     // Both sides really exercised: some accepted, some rejected.
-    expect(results.filter((r) => r.qemu).length).toBe(16);
+    expect(results.filter((r) => r.qemu).length).toBe(17);
   });
 
   it('the raw-probing warning is the text QEMU prints', async () => {

@@ -122,6 +122,13 @@ describe('wiki-style lines', () => {
   });
 
   it('Debian wiki: direct kernel boot with -nographic (serial on stdio muxed with the monitor)', async () => {
+    // A boot-protocol 2.x header, so the loader can pass the initrd (QEMU refuses older kernels).
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const k = readFileSync(`${dir}/bzImage`);
+    k.write('HdrS', 0x202, 'latin1');
+    k.writeUInt16LE(0x20f, 0x206);
+    k.writeUInt32LE(0x7fffffff, 0x22c);
+    writeFileSync(`${dir}/bzImage`, k);
     const { desc: d } = await run(['-kernel', 'bzImage', '-initrd', 'initrd.img', '-append', 'console=ttyS0 root=/dev/sda', '-nographic', '-hda', 'disk.img'], dir);
     expect([d.kernel, d.initrd, d.append]).toEqual(['bzImage', 'initrd.img', 'console=ttyS0 root=/dev/sda']);
     expect(d.display).toMatchObject({ type: 'none', nographic: true });

@@ -101,6 +101,8 @@ export class Cpu extends Protect implements FpuHost {
   private eaSeg = DS;
   private mulHi = 0;
   private longInsn = false;
+  /** FERR# currently asserted (CR0.NE = 0 error reporting through IRQ 13). */
+  private ferr = false;
 
   constructor(mem: MemoryBus, io: IoBus, model: CpuModel) {
     super(mem);
@@ -1344,7 +1346,7 @@ export class Cpu extends Protect implements FpuHost {
     const f = this.fpu;
     if (f !== null && f.pendingException) {
       if ((this.cr0 & CR0_NE) !== 0) this.fault(EX_MF);
-      if (this.onFerr !== null) this.onFerr(true);
+      if (!this.ferr) { this.ferr = true; if (this.onFerr !== null) this.onFerr(true); }
     }
   }
   private fwait(): void {
@@ -1379,6 +1381,7 @@ export class Cpu extends Protect implements FpuHost {
     if (op === 0xdf && m === 0xe0) { this.r16[0] = f.statusWord(); return; }
     this.flags = f.execute(op, m, lin, mode, this.getFlags()) | 2;
     this.lop = L_NONE;
+    if (this.ferr && !f.pendingException) { this.ferr = false; if (this.onFerr !== null) this.onFerr(false); }
   }
 
   // ---------------------------------------------------------------- 0F xx

@@ -199,3 +199,15 @@ describe('CPU core contract', () => {
     expect(b.cpu.lastVector).toBe(7);
   });
 });
+
+describe('x87 error reporting with CR0.NE = 0', () => {
+  it('asserts FERR# (IRQ 13 path) at the next waiting instruction and drops it after FNCLEX', () => {
+    const { cpu } = machine(asm('fninit\nfldcw [cw]\nfld1\nfldz\nfdivp st1,st0\nfld1\nfnclex\nfld1\nhlt\ncw: dw 0x037b'));
+    cpu.cr0 &= ~0x20; // NE = 0
+    const levels: boolean[] = [];
+    cpu.onFerr = (l) => { levels.push(l); };
+    cpu.run(100);
+    expect(cpu.lastVector).toBe(-1); // no #MF
+    expect(levels).toEqual([true, false]);
+  });
+});

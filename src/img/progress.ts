@@ -24,10 +24,12 @@ export class Progress {
     const p = new Progress(io, enabled, label, minSkip);
     p.started = Date.now();
     if (!enabled) return p;
-    if (io.stdoutTTY && !process.env['QEMU_TS_PLAIN_PROGRESS']) {
+    // a spinner needs a real terminal with a known width (ora redraws by counting lines)
+    const cols = process.stdout.columns ?? 0;
+    if (io.stdoutTTY && cols >= 40 && !process.env['QEMU_TS_PLAIN_PROGRESS']) {
       try {
         const { default: ora } = await import('ora');
-        p.spinner = (ora({ text: `${label} 0.00%`, stream: process.stdout }) as unknown as Spinner).start();
+        p.spinner = (ora({ text: `${label} 0.00%`, stream: process.stdout, discardStdin: false }) as unknown as Spinner).start();
         return p;
       } catch {
         // no spinner available: plain text

@@ -128,6 +128,37 @@ pm32:
   mov cr0, eax
   mov eax, [0x300000]        ; plain #PF
 .f1:
+  TEST "df_task"
+  ; #DF through a task gate (as Linux and Windows do): the handler task fixes
+  ; the cause, points the interrupted task past the faulting instruction, IRETs back
+  call setup_tss0
+  mov edi, TSS1
+  mov ecx, 0x68/4
+  xor eax, eax
+  rep stosd
+  mov dword [TSS1+0x20], df_task
+  mov dword [TSS1+0x24], 0x2
+  mov dword [TSS1+0x38], 0x7000
+  mov word [TSS1+0x4c], SEL_CODE32
+  mov word [TSS1+0x50], SEL_DATA
+  mov word [TSS1+0x54], SEL_DATA
+  mov word [TSS1+0x48], SEL_DATA
+  mov eax, cr3
+  mov [TSS1+0x1c], eax
+  mov [TSS0+0x1c], eax       ; CR3 is not saved on a task switch: the way back needs it
+  mov dword [IDT_RAM+8*8], SEL_TSS1 << 16
+  mov dword [IDT_RAM+8*8+4], 0x8500
+  and byte [IDT_RAM + 13*8 + 5], 0x7f   ; #GP gate not present again
+  mov ax, 0x1f8
+  mov es, ax                 ; #GP -> #NP -> #DF through the task gate
+.g1:
+  PRINT " resumed"
+  str ax
+  PHEX eax
+  mov ax, SEL_DATA
+  mov es, ax
+  call setup_idt
+
   TEST "triple"
   call newline
   ; #GP and #DF gates not present: #GP -> #NP -> #DF -> #NP -> shutdown
@@ -138,5 +169,16 @@ pm32:
   mov es, ax
   PRINT "not reached"
   jmp exit
+
+df_task:
+  PRINT " dftask"
+  pop eax                    ; the #DF error code, pushed on the handler task's stack
+  PHEX eax
+  movzx eax, word [TSS1]     ; back link to the interrupted task
+  PHEX eax
+  or byte [IDT_RAM + 13*8 + 5], 0x80
+  mov dword [TSS0+0x20], pm32.g1
+  iretd
+  jmp df_task
 
 %include "footer.inc"

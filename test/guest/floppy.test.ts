@@ -1,0 +1,44 @@
+// The boot floppy (scripts/guest/build-floppy.sh): SeaBIOS boots its sector from the FDC,
+// the program prints on COM1, reads sector 2 through INT 13h and powers off by ACPI (pc)
+// or halts (isapc, no ACPI). Proven on real QEMU first, then the same on qemu-ts.
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { SerialSession } from '../helpers/serial-session.js';
+import { QemuTsSession, type GuestConsole } from '../helpers/qemu-ts-session.js';
+import { floppyGuest } from '../helpers/guests-extra.js';
+
+const QEMU = '/usr/bin/qemu-system-i386';
+const args = (machine: string, img: string) => ['-M', machine, ...(machine === 'isapc' ? ['-cpu', 'pentium3'] : []), '-m', '32',
+  '-drive', `file=${img},format=raw,if=floppy,readonly=on`, '-boot', 'a', '-net', 'none', '-nographic', '-no-reboot'];
+
+async function sequence(s: GuestConsole, machine: string, t: number): Promise<void> {
+  await s.expect('qemu-ts floppy: boot sector running, BIOS boot drive 00\r\n', t);
+  await s.expect('qemu-ts floppy: sector 2 read through INT 13h\r\n', t);
+  if (machine === 'pc') {
+    expect(await s.waitExit(t)).toBe(0);
+    expect(s.output).not.toContain('halted');
+  } else {
+    await s.expect('no ACPI power-off, halted', t);
+  }
+}
+
+describe.skipIf(!existsSync(QEMU))('boot floppy on real QEMU (oracle)', () => {
+  for (const machine of ['pc', 'isapc']) {
+    it(`${machine}: boots, reads sector 2, powers off or halts`, async () => {
+      const s = SerialSession.spawn(QEMU, args(machine, floppyGuest()));
+      try { await sequence(s, machine, 20_000); } finally { s.kill(); }
+    }, 60_000);
+  }
+});
+
+describe('boot floppy on qemu-ts', () => {
+  for (const machine of ['pc', 'isapc']) {
+    it(`${machine}: boots, reads sector 2, powers off or halts`, async () => {
+      const s = await QemuTsSession.start(args(machine, floppyGuest()));
+      try {
+        await sequence(s, machine, 120_000);
+        console.log(`qemu-ts floppy (${machine}): ${s.output.length} bytes of serial output`);
+      } finally { s.kill(); await s.waitExit(10_000); }
+    }, 180_000);
+  }
+});

@@ -171,6 +171,8 @@ class VncServerImpl implements VncServer, SessionHost {
   private sw = 0; private sh = 0;
   private tiles = new Uint8Array(0);
   private ticks = 0;
+  /** The shadow may differ from what clients were sent (no refresh ran while no client was connected). */
+  private stale = true;
 
   constructor(
     private readonly source: ScreenSource, readonly input: InputSink, readonly log: (msg: string) => void,
@@ -233,7 +235,19 @@ class VncServerImpl implements VncServer, SessionHost {
 
   // SessionHost
   password(): string | null { return this.pw; }
-  picture(): { width: number; height: number; data: Uint8Array } { return this.source.fb(); }
+  picture(): { width: number; height: number; data: Uint8Array } {
+    const fb = this.source.fb();
+    if (this.stale) {
+      // Not refreshed since the last client left (or ever): bring the picture up to date and
+      // take the shadow from it, so it equals what this first client is about to be sent.
+      fb.update();
+      this.stale = false;
+      this.sw = fb.width; this.sh = fb.height;
+      this.shadow = Buffer.from(fb.data);
+      this.tiles = new Uint8Array(Math.ceil(fb.width / TILE) * Math.ceil(fb.height / TILE));
+    }
+    return fb;
+  }
   exclusive(s: Session): void {
     if (!this.exclusiveAllowed) return;
     for (const o of [...this.sessions]) if (o !== s) o.close();
@@ -248,14 +262,24 @@ class VncServerImpl implements VncServer, SessionHost {
   }
 
   refresh(): void {
+    let ready = false;
+    for (const s of this.sessions) if (s.ready) { ready = true; break; }
+    if (!ready) {
+      // Nobody to send to: leave the renderer alone; the shadow is out of date from now on.
+      this.stale = true;
+      return;
+    }
     const fb = this.source.fb();
     fb.update();
     const w = fb.width, h = fb.height, data = fb.data, stride = w * 4;
-    if (w !== this.sw || h !== this.sh || this.shadow.length !== data.length) {
+    if (this.stale || w !== this.sw || h !== this.sh || this.shadow.length !== data.length) {
+      this.stale = false;
       this.sw = w; this.sh = h;
       this.shadow = Buffer.from(data);
       this.tiles = new Uint8Array(Math.ceil(w / TILE) * Math.ceil(h / TILE));
-      for (const s of this.sessions) s.resized(w, h);
+      for (const s of this.sessions) {
+        if (s.width === w && s.height === h) { s.markDirty(0, 0, w, h); s.pump(); } else s.resized(w, h);
+      }
       return;
     }
     const sweep = ++this.ticks % 30 === 0;

@@ -241,6 +241,30 @@ describe('VNC server with an RFB 3.8 test client', () => {
     good.close(); ok.close();
   });
 
+  it('leaves the renderer alone without clients and resynchronises when one connects', async () => {
+    const { screen, srv } = await setup(64, 32);
+    const before = screen.updates;
+    for (let i = 0; i < 5; i++) srv.refresh();
+    expect(screen.updates).toBe(before);
+    const a = await RfbClient.connect({ port: srv.port });
+    await a.handshake('3.8');
+    a.request(false); await a.readUpdate();
+    a.close(); await a.closedPromise; await sleep(20);
+    // While nobody watches, a line changes to Y; a new client sees Y, then the line goes back to X.
+    const x = screen.rgb(5, 5);
+    screen.paint(() => [1, 2, 3], 0, 5, 64, 1);
+    srv.refresh();
+    const b = await RfbClient.connect({ port: srv.port });
+    await b.handshake('3.8');
+    b.setEncodings([16]);
+    b.request(false); await b.readUpdate();
+    srv.refresh();
+    screen.paint(() => x, 0, 5, 64, 1);
+    for (let i = 0; i < 4 && mismatches(b, screen) !== 0; i++) { b.request(true); srv.refresh(); await b.readUpdate(); }
+    expect(mismatches(b, screen)).toBe(0);
+    b.close();
+  });
+
   it('a client that never reads does not stall updates to another client', async () => {
     const { screen, srv } = await setup(640, 480);
     const slow = await RfbClient.connect({ port: srv.port });

@@ -81,7 +81,10 @@ export function runOurs(cases: Case[]): Result[] {
     let fl = c.eflags ?? 0x202;
     if (c.code[0] === 0x0f && c.code[1] === 0xae) { // FXSAVE / FXRSTOR [rsi]
       if (((c.code[2] >> 3) & 7) === 0) fpu.fxsave(MEM_AT, 3); else fpu.fxrstor(MEM_AT, 3);
-    } else fl = fpu.execute(c.code[0], c.code[1], MEM_AT, 3, fl);
+    } else {
+      // one instruction, or a sequence of two-byte x87 instructions (memory operand always [rsi])
+      for (let k = 0; k + 1 < c.code.length; k += 2) fl = fpu.execute(c.code[k], c.code[k + 1], MEM_AT, 3, fl);
+    }
     fpu.execute(0xdd, 0x36, STATE_AT, 3, 0);
     const n = Math.max(128, c.mem?.length ?? 0);
     return { state: mem.b.slice(STATE_AT, STATE_AT + 108), mem: mem.b.slice(MEM_AT, MEM_AT + n), eflags: fl };

@@ -55,8 +55,8 @@ int main(void) {
     char *p = strtok(line, " \n");
     while (p && nt < 4) { tok[nt++] = p; p = strtok(NULL, " \n"); }
     if (nt < 4) continue;
-    uint8_t insn[16];
-    int ni = parsehex(tok[0], insn, 15);
+    uint8_t insn[64];
+    int ni = parsehex(tok[0], insn, 64);
     memset(state, 0, sizeof state);
     memset(mem, 0, sizeof mem);
     parsehex(tok[1], state, 108);

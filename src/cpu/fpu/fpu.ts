@@ -487,8 +487,7 @@ export class Fpu {
     const i = modrm & 7;
     if (modrm < 0xc8) { // FLD ST(i)
       const p = this.phys(i);
-      if (this.tags[p] === TAG_EMPTY) {
-        if (!this.empty(7)) { this.overflow(); return; }
+      if (this.tags[p] === TAG_EMPTY) { // underflow wins over overflow (C1 = 0)
         if (this.underflow()) this.push(1, EXT_EMAX, INDEF_M);
         return;
       }
@@ -522,12 +521,12 @@ export class Fpu {
       case 0xf7: this.top = (this.top + 1) & 7; this.setC1(0); return;
       case 0xfa: this.unaryOp(0); return;
       case 0xfc: this.unaryOp(1); return;
-      case 0xfe: this.unaryOp(2); return;
-      case 0xff: this.unaryOp(3); return;
+      case 0xfe: this.sw &= ~C2; this.unaryOp(2); return; // trig: C2 = 0 unless out of range
+      case 0xff: this.sw &= ~C2; this.unaryOp(3); return;
       case 0xf0: this.unaryOp(4); return;
       case 0xf4: this.fxtract(); return;
-      case 0xf2: this.fptan(); return;
-      case 0xfb: this.fsincos(); return;
+      case 0xf2: this.sw &= ~C2; this.fptan(); return;
+      case 0xfb: this.sw &= ~C2; this.fsincos(); return;
       case 0xf1: this.binaryPop(0); return;
       case 0xf3: this.binaryPop(1); return;
       case 0xf9: this.binaryPop(2); return;

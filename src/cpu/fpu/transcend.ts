@@ -10,7 +10,7 @@
  * are therefore correctly rounded except in hard cases needing > 190 bits.
  */
 import {
-  R, IE, DE, ZE, PE, EXT_BIAS, EXT_EMAX, J_BIT, Q_BIT,
+  R, IE, DE, ZE, PE, UE, EXT_BIAS, EXT_EMAX, J_BIT, Q_BIT,
   C_ZERO, C_DENORMAL, C_INF, C_QNAN, C_SNAN, C_UNSUPPORTED,
   classify, roundExt, setIndefinite, setInf, setZero, setVal, propagateNaN, bitLen, isqrt,
 } from './softfloat.js';
@@ -220,6 +220,14 @@ export function ftan(s: number, e: number, m: bigint): boolean {
   const k = trigScreen(s, e, m, false);
   if (k !== 0) return k === 2;
   const r = reduce(fromExt(0, e, m));
+  if (e === 0) {
+    // denormal: the host behaves as if tan x were just below |x| in magnitude, except that
+    // the smallest denormal comes back unchanged (observed)
+    const x = m === 1n ? bfExact(s, m, 1 - EXT_BIAS - 63) : sticky(bfExact(s, m, 1 - EXT_BIAS - 63), s ^ 1);
+    if (m === 1n) R.exc |= PE | (R.ueMasked ? UE : 0);
+    roundExt(s, x.e, x.m, 64);
+    return false;
+  }
   let v: BF;
   if (mag(r) < -P / 2 - 8) v = (trigN & 1) ? neg(div(ONE, r)) : sticky(r, r.s); // tan r = r + r^3/3: just above r
   else {
@@ -241,9 +249,9 @@ export function f2xm1(s: number, e: number, m: bigint): void {
   if (e >= EXT_BIAS && !(e === EXT_BIAS && m === J_BIT)) { // |x| > 1: operand returned unchanged, PE (as the host does)
     R.exc |= PE; setVal(s, e, m); return;
   }
-  if (e === EXT_BIAS && m === J_BIT) { // ±1 → 1 or -0.5 (the host reports them inexact)
-    if (s) setVal(1, EXT_BIAS - 1, J_BIT); else setVal(0, EXT_BIAS, J_BIT);
-    R.exc |= PE;
+  if (e === EXT_BIAS && m === J_BIT) {
+    // ±1: the host treats them as inexact; +1 behaves as 1 - tiny (0.FFFF... under RZ/RD)
+    if (s) { setVal(1, EXT_BIAS - 1, J_BIT); R.exc |= PE; } else packBF(sticky(ONE, 1), true);
     return;
   }
   const y = mul(fromExt(s, e, m), LN2);
@@ -292,11 +300,11 @@ export function fyl2x(ys: number, ye: number, ym: bigint, xs: number, xe: number
   if (screen2(ys, ye, ym, cy, xs, xe, xm, cx, false)) return;
   if (xs === 1 && cx !== C_ZERO) { R.exc |= IE; setIndefinite(); return; }
   if ((cx === C_ZERO && cy === C_ZERO) || (cx === C_INF && cy === C_ZERO)) { R.exc |= IE; setIndefinite(); return; }
-  if (cx === C_DENORMAL || cy === C_DENORMAL) R.exc |= DE;
-  if (cx === C_ZERO) {
+  if (cx === C_ZERO) { // like a zero divide: ZE without DE
     if (cy !== C_INF) R.exc |= ZE;
     setInf(ys ^ 1); return;
   }
+  if (cx === C_DENORMAL || cy === C_DENORMAL) R.exc |= DE;
   if (cx === C_INF) { setInf(ys); return; }
   const isOne = xe === EXT_BIAS && xm === J_BIT;
   const below1 = xe < EXT_BIAS;
@@ -307,6 +315,10 @@ export function fyl2x(ys: number, ye: number, ym: bigint, xs: number, xe: number
   if (cy === C_ZERO || isOne) { setZero(ys ^ (below1 ? 1 : 0)); return; }
   const l = log2BF(xe, xm);
   packBF(mul(fromExt(ys, ye, ym), l), !logExact);
+  if (logExact) { // x a power of two: exact value, but the host still reports it inexact
+    R.exc |= PE;
+    if (R.e === 0 && R.m !== 0n && R.ueMasked) R.exc |= UE;
+  }
 }
 
 /** FYL2XP1: y * log2(1 + x) into R. */
@@ -317,13 +329,13 @@ export function fyl2xp1(ys: number, ye: number, ym: bigint, xs: number, xe: numb
   if (cx === C_INF && (xs || cy === C_ZERO)) { R.exc |= IE; setIndefinite(); return; }
   if (cx === C_DENORMAL || cy === C_DENORMAL) R.exc |= DE;
   if (cx === C_ZERO || cy === C_ZERO) { setZero(ys ^ xs); return; }
-  const x = fromExt(xs, xe, xm);
-  const onePlus = cx === C_INF ? ONE : add(ONE, x);
-  if (cx !== C_INF && (onePlus.s === 1 || onePlus.m === 0n)) { // 1 + x <= 0: the host returns x, inexact
-    R.exc |= PE; setVal(xs, xe, xm); return;
-  }
   if (cx === C_INF) { setInf(ys); return; }
   if (cy === C_INF) { setInf(ys ^ xs); return; }
+  const x = fromExt(xs, xe, xm);
+  const onePlus = add(ONE, x);
+  if (onePlus.s === 1 || onePlus.m === 0n) { // 1 + x <= 0: the host returns x, inexact
+    R.exc |= PE; setVal(xs, xe, xm); return;
+  }
   let l2: BF;
   if (mag(x) <= -2) {
     // ln(1+x) = 2 atanh(x / (2 + x)), accurate for small x

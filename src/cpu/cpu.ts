@@ -193,6 +193,8 @@ export class Cpu extends Protect implements FpuHost {
         this.events();
         if (this.halted || this.shutdown || this.stopReq) break;
         if (traced) this.traceInsn();
+        const csBase = this.segBase[CS]!, ip0 = this.eip;
+        this.insnEnd = -1;
         const tf = this.flags & TF;
         this.committed = false;
         this.noTrap = false;
@@ -206,6 +208,7 @@ export class Cpu extends Protect implements FpuHost {
           this.handleFault();
         }
         n++;
+        if (this.trace.inAsm) this.traceBytes(csBase, ip0);
         if (this.inhibit !== 0 || this.nmiPending) this.checkIrq = true;
         if (this.stopReq || this.halted) break;
         continue;
@@ -730,6 +733,22 @@ export class Cpu extends Protect implements FpuHost {
         this.killWindow();
       }
     }
+  }
+
+  /** -d in_asm: the executed instruction's linear address and bytes (no disassembler yet). */
+  private traceBytes(csBase: number, ip0: number): void {
+    const end = this.insnEnd >= 0 ? this.insnEnd : this.eip;
+    const len = end - ip0;
+    const lin = (csBase + ip0) >>> 0;
+    const bytes: string[] = [];
+    if (len > 0 && len <= 15) {
+      for (let i = 0; i < len; i++) {
+        // the code page was just fetched, so its TLB entry is present (else: MMIO/ROM slow path)
+        const a = (lin + i) >>> 0, h = this.tR[a >>> 12]!;
+        bytes.push(h >= 0 ? this.ram[h + (a & 0xfff)]!.toString(16).padStart(2, '0') : '??');
+      }
+    }
+    this.trace.log(`0x${lin.toString(16).padStart(8, '0')}:  ${bytes.length > 0 ? bytes.join(' ') : '(restarted)'}`);
   }
 
   private traceInsn(): void {
@@ -1276,6 +1295,7 @@ export class Cpu extends Protect implements FpuHost {
     this.nearJump(t);
   }
   private nearJump(t: number): void {
+    this.insnEnd = this.eip;
     if (!this.os32) t &= 0xffff; else t >>>= 0;
     if (t > this.segLimit[CS]!) this.fault(EX_GP, 0);
     this.eip = t;

@@ -17,6 +17,8 @@ export const TS_JMP = 0, TS_CALL = 1, TS_IRET = 2, TS_INT = 3;
 export class Protect extends Mmu {
   /** Default operand/address size of CS (true = 32-bit). */
   csD = false;
+  /** EIP just past the current instruction when a control transfer replaced EIP (-1: none); for -d in_asm. */
+  insnEnd = -1;
   /** Highest EIP instruction fetch may use: the CS limit, or less while a prefixed instruction nears 15 bytes. */
   fetchMax = 0xffff;
   /** Selector-error fields of the last descriptor read. */
@@ -200,6 +202,7 @@ export class Protect extends Mmu {
    * `retEip` = the EIP to push.
    */
   deliver(vec: number, kind: number, err: number, retEip: number): void {
+    if (this.insnEnd < 0) this.insnEnd = this.eip;
     this.lastVector = vec;
     if (this.trace.int) this.traceInt(vec, kind, err, retEip);
     if ((this.cr0 & CR0_PE) === 0) {
@@ -298,6 +301,7 @@ export class Protect extends Mmu {
   // ---- far transfers ----
   /** Far JMP (isCall=false) or CALL to sel:off. `sz` = operand size, `retEip` = EIP after the instruction. */
   farTransfer(sel: number, off: number, isCall: boolean, sz: number, retEip: number): void {
+    this.insnEnd = this.eip;
     if ((this.cr0 & CR0_PE) === 0 || (this.flags & VM) !== 0) {
       if (isCall) { this.push(this.segSel[CS]!, sz); this.push(retEip, sz); }
       if (off > this.segLimit[CS]! && (this.cr0 & CR0_PE) !== 0) this.fault(EX_GP, 0);
@@ -382,6 +386,7 @@ export class Protect extends Mmu {
 
   /** Far RET with `imm` bytes of parameters. */
   farReturn(sz: number, imm: number): void {
+    this.insnEnd = this.eip;
     if ((this.cr0 & CR0_PE) === 0 || (this.flags & VM) !== 0) {
       const ip = this.pop(sz), cs = this.pop(sz);
       this.addSp(imm);
@@ -425,6 +430,7 @@ export class Protect extends Mmu {
 
   /** IRET / IRETD. */
   iret(sz: number): void {
+    this.insnEnd = this.eip;
     if ((this.cr0 & CR0_PE) === 0) {
       const ip = this.pop(sz), cs = this.pop(sz), fl = this.pop(sz);
       this.setSegReal(CS, cs & 0xffff);

@@ -211,3 +211,20 @@ describe('x87 error reporting with CR0.NE = 0', () => {
     expect(levels).toEqual([true, false]);
   });
 });
+
+describe('tracing', () => {
+  it('-d in_asm logs each executed instruction with its bytes, -d int in QEMU format', () => {
+    const { cpu, mem } = machine(asm('mov ax,0x1234\njmp short next\nnop\nnext: int 0x30\nhlt'));
+    ivt(mem, 0x30, 0x2000); mem.mem[0x2000] = 0xf4;
+    const lines: string[] = [];
+    cpu.trace = { inAsm: true, int: true, cpu: false, exec: false, log: (l) => lines.push(l) };
+    cpu.run(10);
+    expect(lines).toEqual([
+      '0x00001000:  b8 34 12',
+      '0x00001003:  eb 01',
+      '     0: v=30 e=0000 i=1 cpl=0 IP=0000:00001008 pc=00001008 SP=0000:00008000 env->regs[R_EAX]=00001234',
+      '0x00001006:  cd 30',
+      '0x00002000:  f4',
+    ]);
+  });
+});

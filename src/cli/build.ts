@@ -322,7 +322,8 @@ export class Builder {
         const o = this.opts(it, 'romfile');
         o.check(['romfile', 'bootindex']);
         const bi = o.get('bootindex');
-        this.optionRoms.push({ file: o.get('romfile') ?? '', bootindex: bi === undefined ? null : parseInt64(bi, 'bootindex'), romfile: null });
+        if (!o.get('romfile')) throw new CliError('Option ROM file is not specified');
+        this.optionRoms.push({ file: o.get('romfile')!, bootindex: bi === undefined ? null : parseInt64(bi, 'bootindex'), romfile: null });
         return;
       }
       case 'rtc':
@@ -377,7 +378,7 @@ export class Builder {
           if (Number(a) === 0 || Number(a) > 65535) throw new CliError(`'${a}' is not a valid char driver`);
           this.gdb = `tcp::${a}`;
         } else {
-          // QEMU only checks the gdb chardev when the stub starts; keep the text.
+          chardevFromLegacy('gdb', a);
           this.gdb = a;
         }
         return;

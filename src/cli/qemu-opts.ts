@@ -109,7 +109,8 @@ export function parseQemuOpts(text: string, implied?: string, warn?: (msg: strin
       i = j + 1;
       if (key === 'help' || key === '?') {
         opts.help = true;
-      } else if (key !== '') {
+      } else {
+        // An empty element (",a=1", "a=1,,,") is an empty short-form boolean; check() rejects it.
         const off = key.startsWith('no') && key.length > 2;
         const name = off ? key.slice(2) : key;
         warn?.(`short-form boolean option '${name}' deprecated\nPlease use ${name}=${off ? 'off' : 'on'} instead`);

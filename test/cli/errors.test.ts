@@ -36,6 +36,8 @@ const SAME_AS_QEMU: [string[], string][] = [
   [['-global', 'xp.img'], "-global xp.img: Invalid parameter 'xp.img'"],
   [['-debugcon', 'none'], "-debugcon none: 'none' is not a valid char driver"],
   [['-gdb', '0'], "-gdb 0: '0' is not a valid char driver"],
+  [['-gdb', 'help'], "-gdb help: 'help' is not a valid char driver"],
+  [['-gdb', '1,2'], "-gdb 1,2: '1,2' is not a valid char driver"],
   [['-boot', 'menu=maybe'], "Parameter 'boot.menu' expects 'on' or 'off'"],
   [['-boot', 'menu=on,splash-time=x'], "Parameter 'boot.splash-time' expects integer"],
   [['-drive', 'file=xp.img,format=raw,if=ide,index=0', '-hda', 'xp.img'], '-hda xp.img: drive with bus=0, unit=0 (index=0) exists'],

@@ -31,6 +31,11 @@ describe('parseQemuOpts', () => {
     expect(parseQemuOpts('file=,if=none').toRecord()).toEqual({ file: '', if: 'none' });
     expect(parseQemuOpts('a=1,,').toRecord()).toEqual({ a: '1,' });
   });
+  it('an empty element is an empty key, which check() rejects (QEMU: -action ,)', () => {
+    expect(() => parseQemuOpts(',').check(['reboot'])).toThrow("Invalid parameter ''");
+    // ",," stays an escaped comma, not an empty element.
+    expect(parseQemuOpts('reboot=reset,,x').toRecord()).toEqual({ reboot: 'reset,x' });
+  });
   it('check() names the first unknown key as QEMU does', () => {
     expect(() => parseQemuOpts('size=1,foo=1', 'size').check(['size'])).toThrow("Invalid parameter 'foo'");
   });

@@ -21,6 +21,22 @@ export function canCompress(n: BlockNode): n is BlockNode & CompressWriter {
 export interface CopySource {
   node: BlockNode;
   size: number;
+  /**
+   * For a raw source: the host file's data extents (SEEK_DATA). Everything
+   * outside them reads as zeros and is neither read nor scanned.
+   */
+  extents?: Array<[number, number]> | null;
+}
+
+/** Does [a, b) meet any extent? `list` is sorted. */
+function overlaps(list: Array<[number, number]>, a: number, b: number): boolean {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]![1] <= a) lo = mid + 1; else hi = mid;
+  }
+  return lo < list.length && list[lo]![0] < b;
 }
 
 export interface CopyPlan {
@@ -166,11 +182,35 @@ export async function copyImage(plan: CopyPlan): Promise<void> {
       if (kind === KIND_DATA) anyData = true;
       pos += len;
     }
+    const ext = w.src.extents;
+    if (ext && anyData && plan.minSparse > 0) {
+      anyData = false;
+      for (let i = 0; i < n; i++) {
+        if (kinds[i] !== KIND_DATA) continue;
+        const a = w.srcOff + i * g;
+        if (overlaps(ext, a, Math.min(a + g, end))) anyData = true;
+        else kinds[i] = KIND_ZERO;
+      }
+    }
     if (!anyData) return { w, kinds, buf: null };
     const buf = getBuf();
     const view = buf.subarray(0, w.len);
     try {
-      await node.read(w.srcOff, view);
+      if (ext) {
+        // read only the granule runs that hold data; the rest is never looked at
+        let i = 0;
+        while (i < n) {
+          if (kinds[i] !== KIND_DATA) { i++; continue; }
+          let j = i;
+          while (j < n && kinds[j] === KIND_DATA) j++;
+          const from = i * g;
+          const to = Math.min(w.len, j * g);
+          await node.read(w.srcOff + from, view.subarray(from, to));
+          i = j;
+        }
+      } else {
+        await node.read(w.srcOff, view);
+      }
     } catch (e) {
       pool.push(buf);
       throw new CopyError(`error while reading at byte ${w.tgtOff}: ${(e as Error).message}`);

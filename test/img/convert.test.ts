@@ -24,7 +24,11 @@ function stripInfo(i: Record<string, unknown>): Record<string, unknown> {
 }
 
 async function convertCase(args: string, out: string, fmt: string, opts: { sameMap?: boolean } = {}): Promise<void> {
-  const t = await twin(SETUP, argv(args));
+  return convertCase0(SETUP, args, out, fmt, opts);
+}
+
+async function convertCase0(setup: string, args: string, out: string, fmt: string, opts: { sameMap?: boolean } = {}): Promise<void> {
+  const t = await twin(setup, argv(args));
   try {
     expect({ rc: t.t.rc, out: t.t.out, err: t.t.err }).toEqual({ rc: t.q.rc, out: t.q.out, err: t.q.err });
     const q = join(t.qdir, out);
@@ -60,6 +64,30 @@ describe('convert: results match qemu-img', () => {
   it('-n into an existing large enough image', () => convertCase(
     'convert -n -O qcow2 b.qcow2 t.qcow2', 't.qcow2', 'qcow2', { sameMap: false }));
   it('-q is silent', () => convertCase('convert -q -O qcow2 b.qcow2 x', 'x', 'qcow2'));
+});
+
+describe('convert: big sparse raw sources (holes found with SEEK_DATA)', () => {
+  // 80 MiB with scattered data, including zero-filled written blocks and a data block crossing a window edge
+  const BIG = 'truncate -s 80M s.raw && qemu-io -f raw -c "write -P 1 0 64k" -c "write -P 2 5M 300k" ' +
+    '-c "write -P 0 9M 1M" -c "write -P 3 16760k 64k" -c "write -P 4 79M 1M" s.raw >/dev/null';
+  it('raw -> qcow2', () => convertCase0(BIG, 'convert -f raw -O qcow2 s.raw x', 'x', 'qcow2'));
+  it('raw -> raw', () => convertCase0(BIG, 'convert -f raw -O raw s.raw x', 'x', 'raw'));
+  it('raw -> qcow2 -c', () => convertCase0(BIG, 'convert -c -f raw -O qcow2 s.raw x', 'x', 'qcow2'));
+  it('the helper reports the data extents', async () => {
+    const { dataExtents } = await import('../../src/util/extents.js');
+    const dir = tmp();
+    try {
+      sh(dir, BIG);
+      const e = await dataExtents(join(dir, 's.raw'));
+      expect(e).not.toBeNull();
+      // every written range lies inside a reported extent
+      for (const [a, b] of [[0, 65536], [5 << 20, (5 << 20) + 300 * 1024], [79 << 20, 80 << 20]] as const) {
+        expect(e!.some(([s, t]) => s <= a && t >= b)).toBe(true);
+      }
+    } finally {
+      cleanup(dir);
+    }
+  });
 });
 
 describe('convert: refusals match qemu-img and leave nothing behind', () => {

@@ -128,8 +128,15 @@ export async function run(argv: string[], io: IO): Promise<number> {
 
     const bar = await Progress.start(io, progress, 'converting');
     const cs = target.clusterSize();
+    const { sparseExtents } = await import('../../util/extents.js');
+    const copySources = await Promise.all(sources.map(async (node) => ({
+      node,
+      size: node.size(),
+      // raw files: skip holes like qemu-img does with SEEK_DATA
+      extents: node.driver.name === 'raw' && !node.backing ? await sparseExtents(node.filename) : null,
+    })));
     await copyImage({
-      sources: sources.map((node) => ({ node, size: node.size() })),
+      sources: copySources,
       target,
       minSparse: compress ? Math.max(minSparse, 512) : minSparse,
       targetZeroInit: !skipCreate && !topOnly,

@@ -153,13 +153,18 @@ export class MainLoop {
         this.instructions += ran;
         this.dbgSlices++; this.dbgRan += ran;
         clock.advanceTo(now + ran * this.nsPerInsn);
-        if (this.adaptive && ran > 1000) {
-          // Track host speed, and pull virtual time toward host time (never let it run away).
-          const measured = (h1 - h0) / ran;
-          const drift = (h1 - this.hostBase) - clock.now();
-          const factor = Math.max(0.25, Math.min(4, 1 + drift / 50e6));
-          const target = Math.max(0.05, Math.min(10_000, measured * factor));
-          this.nsPerInsn = this.nsPerInsn * 0.7 + target * 0.3;
+        if (this.adaptive) {
+          // Track host speed over enough work to be meaningful (slices can be tiny when
+          // timers are frequent), and pull virtual time toward host time.
+          this.accHost += h1 - h0; this.accInsns += ran;
+          if (this.accInsns >= 50_000 || this.accHost >= 5e6) {
+            const measured = this.accHost / Math.max(1, this.accInsns);
+            this.accHost = 0; this.accInsns = 0;
+            const drift = (h1 - this.hostBase) - clock.now();
+            const factor = Math.max(0.25, Math.min(4, 1 + drift / 50e6));
+            const target = Math.max(0.05, Math.min(10_000, measured * factor));
+            this.nsPerInsn = this.nsPerInsn * 0.5 + target * 0.5;
+          }
         }
         if (h1 - lastYield > this.yieldNs) {
           await this.yieldToHost();
@@ -179,6 +184,8 @@ export class MainLoop {
   }
 
   private inSlice = false;
+  private accHost = 0;
+  private accInsns = 0;
   private dbgSlices = 0;
   private dbgRan = 0;
   private dbgHalted = 0;

@@ -127,6 +127,7 @@ export class PcMachine {
     dma.attach(this.io);
     const fdc = new Fdc82077(irq(6), dma);
     fdc.attach(this.io);
+    this.resetters.push(() => { this.i8042.reset(); p92.reset(); dma.reset(); fdc.reset(); for (const s of this.serial) s.reset(); });
 
     this.fwcfg = new FwCfg(this.mem, true);
     this.fwcfg.attach(this.io);

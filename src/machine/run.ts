@@ -33,7 +33,7 @@ export async function runMachine(desc: MachineDescription): Promise<number> {
         streams: { stdin: process.stdin, stdout: status.guestStream() },
         log: (m) => { status.clear(); process.stderr.write(`${m}\n`); },
         onInterrupt: () => quit(`terminating on signal 2`),
-        mux: { onQuit: () => { status.clear(); process.stderr.write('QEMU: Terminated\n'); quit(); } },
+        mux: { onQuit: () => { status.clear(); quit(); } },
       });
       if (isMux(chr)) { muxes.set(c.id, chr); closers.push(() => chr.backend.close()); }
       else { backends.set(c.id, chr); closers.push(() => chr.close()); }

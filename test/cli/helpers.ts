@@ -1,13 +1,25 @@
 /** Shared helpers for the CLI tests: a scratch folder with image files, and a parse+validate run. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError, CliExit } from '../../src/cli/errors.js';
 import { parseCommandLine, validateMachine, type MachineDescription } from '../../src/cli/index.js';
 
+const made: string[] = [];
+// Registered in the root suite of each test file that imports this module.
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A scratch folder of (sparse) image files; removed when the test process exits. */
 export function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'qemu-ts-cli-'));
-  const zero = (name: string, size: number) => writeFileSync(join(dir, name), Buffer.alloc(size));
+  made.push(dir);
+  const zero = (name: string, size: number) => {
+    writeFileSync(join(dir, name), '');
+    truncateSync(join(dir, name), size);
+  };
   zero('xp.img', 4 << 20);
   zero('xp.iso', 2 << 20);
   zero('disk.img', 4 << 20);

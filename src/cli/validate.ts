@@ -108,6 +108,10 @@ export async function validateMachine(desc: MachineDescription, env: ValidateEnv
   const locks = new Map<string, { rw: boolean; name: string }[]>();
   for (const d of desc.drives) {
     if (d.file === null) continue;
+    const proto = /^(nbd|https?|ftps?|iscsi|ssh|gluster|rbd|sheepdog|fat|vvfat|json|host_device|host_cdrom|nvme|null-co|blkdebug):/.exec(d.file);
+    if (proto && !exists(resolve(cwd, d.file))) {
+      throw new CliError(`block protocol '${proto[1]}' is not supported by qemu-ts (use an image file)`, d.origin);
+    }
     const name = legacyFileName(d, cwd, warn);
     d.file = name;
     const path = isAbsolute(name) ? name : resolve(cwd, name);

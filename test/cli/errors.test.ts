@@ -134,6 +134,10 @@ describe('qemu-ts errors that name the flag and say what to do', () => {
     expect(e).toContain('/usr/share/seabios/nothere.bin');
     expect(e).toContain('apt-get install seabios');
   });
+  it('block protocols other than plain files', async () => {
+    expect(await errorOf(['-hdb', 'fat:rw:/tmp'], dir)).toBe("-hdb fat:rw:/tmp: block protocol 'fat' is not supported by qemu-ts (use an image file)");
+    expect(await errorOf(['-drive', 'file=nbd:localhost:10809'], dir)).toMatch(/block protocol 'nbd' is not supported/);
+  });
   it('a Windows drive path that does not exist here', async () => {
     expect(await errorOf(['-hda', 'C:\\VMs\\xp.img'], dir)).toMatch(/^-hda C:\\VMs\\xp.img: Could not open 'C:\\VMs\\xp.img': a Windows drive path/);
   });

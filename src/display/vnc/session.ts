@@ -63,8 +63,8 @@ export class Session {
   /** The last update filled the socket's buffer; wait for 'drain'. */
   private waitDrain = false;
   private needResize = false;
-  private needExtKeyAck = false;
-  private ledToSend = -1;
+  /** Pseudo-encoding updates waiting to go out (whole messages). */
+  private readonly pseudo: Buffer[] = [];
   private lastLed = -1;
   private px = -1; private py = -1; private buttons = 0;
   private readonly held = new Set<number>();
@@ -133,7 +133,10 @@ export class Session {
         if (n < 12) return 0;
         const v = b.toString('latin1', o, o + 12);
         const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(v);
-        if (!m || Number(m[1]) !== 3) throw new Error(`bad protocol version ${JSON.stringify(v)}`);
+        if (!m || Number(m[1]) !== 3) {
+          this.t.write(Buffer.alloc(4)); // what QEMU sends before hanging up: a 3.3 "connection failed"
+          throw new Error(`bad protocol version ${JSON.stringify(v)}`);
+        }
         const minor = Number(m[2]);
         // 3.4-3.6 (and unknown 3.x below 7) speak 3.3; anything above 8 speaks 3.8.
         this.minor = minor >= 8 ? 8 : minor === 7 ? 7 : 3;
@@ -189,16 +192,17 @@ export class Session {
     this.st = St.Init;
   }
 
-  private securityFailed(reason: string): void {
+  /** Refuse the client as QEMU does (3.8 gets the reason "Authentication failed" with its NUL); log why. */
+  private securityFailed(why: string): void {
     const w = Buffer.alloc(4); w.writeUInt32BE(1, 0);
     const parts = [w];
     if (this.minor === 8) {
-      const r = Buffer.from(reason, 'latin1');
+      const r = Buffer.from('Authentication failed\0', 'latin1');
       const l = Buffer.alloc(4); l.writeUInt32BE(r.length, 0);
       parts.push(l, r);
     }
     this.t.write(Buffer.concat(parts));
-    this.fail(reason);
+    this.fail(why);
   }
 
   private serverInit(): void {
@@ -328,13 +332,22 @@ export class Session {
       else if (e === ENC_QEMU_EXT_KEY) this.wantsExtKey = true;
       else if (e === ENC_LED_STATE) this.wantsLed = true;
     }
-    if (this.wantsExtKey && !hadExtKey) this.needExtKeyAck = true;
-    if (this.wantsLed && !hadLed) {
-      this.lastLed = -1;
-      this.ledToSend = this.host.input.ledState();
-      this.unsubscribeLed?.();
-      this.unsubscribeLed = this.host.input.onLedChange((l) => { this.ledToSend = l; this.pump(); });
-    } else if (!this.wantsLed && this.unsubscribeLed) { this.unsubscribeLed(); this.unsubscribeLed = null; }
+    // As QEMU: every SetEncodings naming -258 is acknowledged, and one naming -261 gets the LED state.
+    if (this.wantsExtKey) this.pseudo.push(pseudoUpdate(rectHeader(0, 0, this.width, this.height, ENC_QEMU_EXT_KEY)));
+    if (this.wantsLed) {
+      this.lastLed = this.host.input.ledState();
+      this.pseudo.push(pseudoUpdate(rectHeader(0, 0, 1, 1, ENC_LED_STATE), this.lastLed & 7));
+      if (!hadLed) {
+        this.unsubscribeLed?.();
+        this.unsubscribeLed = this.host.input.onLedChange((l) => {
+          if (l === this.lastLed) return;
+          this.lastLed = l;
+          this.pseudo.push(pseudoUpdate(rectHeader(0, 0, 1, 1, ENC_LED_STATE), l & 7));
+          this.pump();
+        });
+      }
+    } else if (this.unsubscribeLed) { this.unsubscribeLed(); this.unsubscribeLed = null; }
+    void hadExtKey;
   }
 
   // ------------------------------------------------------------ output side
@@ -402,21 +415,17 @@ export class Session {
 
   /** Send what is due, if the client may receive it now. */
   pump(): void {
-    if (this.st !== St.Normal || this.encoding || this.waitDrain) return;
-    const pseudo: Buffer[] = [];
+    if (this.st !== St.Normal || this.encoding) return;
+    // Pseudo-encodings go out at once (they are tiny), each as its own update, as QEMU sends them.
     if (this.needResize) {
-      pseudo.push(rectHeader(0, 0, this.width, this.height, ENC_DESKTOP_SIZE));
+      this.pseudo.unshift(pseudoUpdate(rectHeader(0, 0, this.width, this.height, ENC_DESKTOP_SIZE)));
       this.needResize = false;
     }
-    if (this.needExtKeyAck) {
-      pseudo.push(rectHeader(0, 0, this.width, this.height, ENC_QEMU_EXT_KEY));
-      this.needExtKeyAck = false;
+    if (this.pseudo.length > 0) {
+      if (!this.t.write(Buffer.concat(this.pseudo))) this.waitDrain = true;
+      this.pseudo.length = 0;
     }
-    if (this.ledToSend >= 0 && this.ledToSend !== this.lastLed) {
-      pseudo.push(rectHeader(0, 0, 1, 1, ENC_LED_STATE), Buffer.from([this.ledToSend & 7]));
-      this.lastLed = this.ledToSend;
-    }
-    this.ledToSend = -1;
+    if (this.waitDrain) return;
     let prepared: PreparedRect[] = [];
     if (this.requested && this.dirty.includes(1)) {
       const pic = this.host.picture();
@@ -432,11 +441,10 @@ export class Session {
         this.requested = false;
       }
     }
-    const nrects = pseudo.filter((p) => p.length === 12).length + prepared.length;
-    if (nrects === 0) return;
-    const head = Buffer.alloc(4); head.writeUInt16BE(nrects, 2);
+    if (prepared.length === 0) return;
+    const head = Buffer.alloc(4); head.writeUInt16BE(prepared.length, 2);
     this.encoding = true;
-    const parts: Buffer[] = [head, ...pseudo];
+    const parts: Buffer[] = [head];
     const done = (): void => {
       this.encoding = false;
       if (this.st !== St.Normal) return;
@@ -460,6 +468,15 @@ export class Session {
       }
     })();
   }
+}
+
+/** A FramebufferUpdate message with one pseudo-rectangle (and its payload byte, if any). */
+function pseudoUpdate(rect: Buffer, payload?: number): Buffer {
+  const m = Buffer.alloc(4 + 12 + (payload === undefined ? 0 : 1));
+  m.writeUInt16BE(1, 2);
+  rect.copy(m, 4);
+  if (payload !== undefined) m[16] = payload;
+  return m;
 }
 
 /** Merge rectangles into full-width horizontal bands (for very fragmented updates). */

@@ -147,7 +147,7 @@ export interface CreateExtra {
 export async function createImage(format: string, filename: string, size: number | null, opts: CreateOptions, extra: CreateExtra = {}): Promise<void> {
   const drv = getDriver(format);
   if (!drv) throw new BlockError(`Unknown file format '${format}'`);
-  if (size !== null && (!Number.isSafeInteger(size) || size < 0)) {
+  if (size !== null && (!Number.isInteger(size) || size < 0 || size >= 2 ** 63)) {
     throw new BlockError('Invalid image size specified. Must be between 0 and 9223372036854775807.');
   }
   if (!drv.create) throw new BlockError(`Format driver '${format}' does not support image creation`);

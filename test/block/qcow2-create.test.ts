@@ -69,7 +69,7 @@ describe('qcow2 create is byte-identical to qemu-img 7.2', () => {
       if (ro) args.push('-o', ro);
       const r = qemuImg([...args, 'x.qcow2', size], t.path(`r${idx}`));
       expect(r.status).toBe(0);
-      const bytes = Number(/^\d+$/.test(size) ? size : '0') || { '3000M': 3145728000, '1M': 1 << 20, '3M': 3 << 20, '64M': 64 << 20, '1G': 1 << 30, '1100M': 1100 << 20, '3G': 3 * 2 ** 30, '20M': 20 << 20, '5T': 5 * 2 ** 40 }[size]!;
+      const bytes = /^\d+$/.test(size) ? Number(size) : { '3000M': 3145728000, '1M': 1 << 20, '3M': 3 << 20, '64M': 64 << 20, '1G': 1 << 30, '1100M': 1100 << 20, '3G': 3 * 2 ** 30, '20M': 20 << 20, '5T': 5 * 2 ** 40 }[size]!;
       const m = new Map<string, string>();
       if (ro) for (const kv of ro.split(',')) m.set(kv.split('=')[0]!, kv.split('=')[1]!);
       if (m.has('data_file')) m.set('data_file', t.path(`o${idx}/x.data`));

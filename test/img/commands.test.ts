@@ -92,6 +92,11 @@ describe('map', () => {
     'map --start-offset=1M --max-length=10M --output=json t.qcow2', 'map --start-offset=3M --output=json b.qcow2']) {
     it(a, () => same(SETUP, a));
   }
+  const ODD = 'truncate -s 1000000 o.raw && qemu-io -f raw -c "write -P 1 4096 8192" -c "write -P 2 999000 1000" o.raw >/dev/null && truncate -s 2M e.raw';
+  for (const a of ['map -f raw --output=json o.raw', 'map -f raw o.raw', 'map o.raw', 'map --output=json e.raw',
+    'map -f raw --output=json --start-offset 5000 --max-length 10000 o.raw', 'map -f raw --output=json r.raw']) {
+    it(`raw holes: ${a}`, () => same(`${SETUP} && ${ODD}`, a));
+  }
   it('compressed clusters are refused in human form', () => same(`${SETUP} && qemu-img convert -c -O qcow2 b.qcow2 c.qcow2`, 'map c.qcow2'));
 });
 

@@ -72,9 +72,27 @@ export async function run(argv: string[], io: IO): Promise<number> {
       first = false;
     };
     if (output === 'human') io.out(`${'Offset'.padEnd(16)}${'Length'.padEnd(16)}${'Mapped to'.padEnd(16)}File\n`);
+    // raw files: holes come from SEEK_DATA/SEEK_HOLE as in qemu-img (block status sees none)
+    let statusAt = (o: number, l: number) => node.blockStatus(o, l);
+    if (node.driver.name === 'raw' && !node.backing) {
+      const { dataExtents } = await import('../../util/extents.js');
+      const { stat } = await import('node:fs/promises');
+      const ext = await dataExtents(node.filename);
+      const fileSize = (await stat(node.filename)).size;
+      if (ext) {
+        statusAt = async (o: number, l: number) => {
+          const host = { hostOffset: o, hostFile: node.filename, depth: 0, allocated: true };
+          if (o >= fileSize) return { ...host, length: l, zero: true, data: false };
+          const hit = ext.find(([a, b]) => a <= o && o < b);
+          if (hit) return { ...host, length: Math.min(l, hit[1] - o, fileSize - o), zero: false, data: true };
+          const next = ext.find(([a]) => a > o);
+          return { ...host, length: Math.min(l, (next ? next[0] : fileSize) - o, fileSize - o), zero: true, data: false };
+        };
+      }
+    }
     let off = start;
     while (off < end) {
-      const st = await node.blockStatus(off, Math.min(end - off, 1 << 30));
+      const st = await statusAt(off, Math.min(end - off, 1 << 30));
       const len = Math.max(1, Math.min(st.length, end - off));
       const found = st.allocated || st.zero || st.data;
       const e: MapEntry = {

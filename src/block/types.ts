@@ -139,3 +139,28 @@ export interface BlockDriver {
   readonly createOptions: OptionSpec[];
   create?(filename: string, size: number, opts: CreateOptions): Promise<void>;
 }
+
+/** qcow2: write one whole guest cluster compressed (convert -c). */
+export interface CompressWriter {
+  writeCompressed(offset: number, data: Uint8Array): Promise<void>;
+}
+
+/** qcow2: change options of an existing image (qemu-img amend). */
+export interface Amendable {
+  amend(opts: CreateOptions, force: boolean): Promise<void>;
+}
+
+/** qcow2: rewrite the backing file name/format in the header (rebase). */
+export interface BackingChangeable {
+  changeBackingFile(file: string | null, format: string | null): Promise<void>;
+}
+
+/** qcow2: drop every cluster so reads fall through to the backing file (commit). */
+export interface Emptiable {
+  makeEmpty(): Promise<void>;
+}
+
+/** qcow2: a read-only view of an internal snapshot (convert -l); closing it leaves the image open. */
+export interface SnapshotViewable {
+  openSnapshotView(idOrName: string): Promise<BlockNode>;
+}

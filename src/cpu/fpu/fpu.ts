@@ -17,7 +17,7 @@ import {
   R, IE, DE, ZE, OE, UE, PE, SF, J_BIT, Q_BIT, INDEF_M, EXT_BIAS, EXT_EMAX,
   C_ZERO, C_NORMAL, C_DENORMAL, C_INF, C_QNAN, C_SNAN, C_UNSUPPORTED,
   classify, arith, sqrt, cmpValues, roundToIntMag, fromInt, loadF32, loadF64, toSmall,
-  packF32, packF64, setIndefinite, bitLen,
+  packF32, packF64, storeF64Fast, setIndefinite, bitLen,
   OP_ADD, OP_MUL, OP_SUB, OP_DIV,
 } from './softfloat.js';
 import * as T from './transcend.js';
@@ -736,6 +736,13 @@ export class Fpu {
       return;
     }
     const p = this.top;
+    if (bits === 53 && storeF64Fast(this.rs[p], this.re[p], this.rm[p], this.f64)) { // common case
+      this.host.write32(lin + 4, this.f64[1]);
+      this.host.write32(lin, this.f64[0]);
+      this.setC1(R.up);
+      if (popAfter) this.pop();
+      return;
+    }
     if (bits === 24) toSmall(this.rs[p], this.re[p], this.rm[p], 24, 127, 0xff);
     else toSmall(this.rs[p], this.re[p], this.rm[p], 53, 1023, 0x7ff);
     if ((R.exc & ~this.cw & (IE | OE | UE)) !== 0) { R.exc &= ~PE; this.setC1(0); return; } // nothing stored

@@ -398,8 +398,18 @@ export function loadF32(v: number): void {
   R.e = e - 127 + EXT_BIAS; R.m = J_BIT | (f << 40n);
 }
 
+/** Scratch 64-bit word with 32-bit halves: builds/splits significands without BigInt arithmetic. */
+const W64 = new BigUint64Array(1);
+const W32 = new Uint32Array(W64.buffer);
+
 export function loadF64(lo: number, hi: number): void {
   const s = hi >>> 31, e = (hi >>> 20) & 0x7ff;
+  if (e !== 0 && e !== 0x7ff) { // fast path: normal double → J | fraction << 11, one BigInt
+    W32[0] = (lo << 11) >>> 0;
+    W32[1] = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
+    R.s = s; R.up = 0; R.e = e - 1023 + EXT_BIAS; R.m = W64[0];
+    return;
+  }
   const f = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo >>> 0);
   R.s = s; R.up = 0;
   if (e === 0) {
@@ -437,6 +447,40 @@ export function packF32(): number {
   if (R.e === 0xff) f = Number((R.m >> 40n) & 0x7fffffn);
   else f = Number(R.m >> 40n) & 0x7fffff;
   return ((R.s << 31) | (R.e << 23) | f) >>> 0;
+}
+
+/**
+ * Fast FST m64 of a normal extended value whose result is a normal double:
+ * rounds at bit 11 with 32-bit arithmetic. Returns false (nothing done) when
+ * the slow path is needed (exponent out of the double's normal range).
+ */
+export function storeF64Fast(s: number, e: number, m: bigint, out: Uint32Array): boolean {
+  const E = e - EXT_BIAS + 1023;
+  if (E < 1 || E > 0x7fe || m < J_BIT) return false;
+  W64[0] = m;
+  let lo = W32[0], hi = W32[1];
+  const rem = lo & 0x7ff;
+  let up = false;
+  if (rem !== 0) {
+    switch (R.rc) {
+      case 0: up = rem > 0x400 || (rem === 0x400 && (lo & 0x800) !== 0); break;
+      case 1: up = s === 1; break;
+      case 2: up = s === 0; break;
+    }
+  }
+  let Ef = E;
+  lo = (lo >>> 11) | ((hi << 21) >>> 0);
+  hi = hi >>> 11; // includes the J bit at bit 20
+  if (up) {
+    lo = (lo + 1) >>> 0;
+    if (lo === 0) { hi++; if (hi === 0x200000) { hi = 0x100000; Ef++; } }
+    if (Ef > 0x7fe) return false;
+  }
+  if (rem !== 0) R.exc |= PE;
+  R.up = up ? 1 : 0;
+  out[0] = lo >>> 0;
+  out[1] = ((s << 31) | (Ef << 20) | (hi & 0xfffff)) >>> 0;
+  return true;
 }
 
 /** Returns [lo, hi] of the IEEE double in R (written to the two-slot array). */

@@ -11,7 +11,7 @@ import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, type InputSink } from '../input.js';
 import type { Keymap } from '../keymap.js';
 import { vncAuthResponse } from './des.js';
 import {
-  ENC_DESKTOP_SIZE, ENC_LED_STATE, ENC_QEMU_EXT_KEY, PIXEL_ENCODINGS, RectEncoder, rectHeader, type Pixels, type PreparedRect,
+  ENC_DESKTOP_SIZE, ENC_LED_STATE, ENC_QEMU_EXT_KEY, ENC_QEMU_POINTER_MOTION, PIXEL_ENCODINGS, RectEncoder, rectHeader, type Pixels, type PreparedRect,
 } from './encodings.js';
 import { BGR233, PixelConverter, SERVER_FORMAT, decodePixelFormat, encodePixelFormat } from './pixel-format.js';
 import type { Transport } from './transport.js';
@@ -52,6 +52,7 @@ export class Session {
   private wantsResize = false;
   private wantsExtKey = false;
   private wantsLed = false;
+  private wantsPointerType = false;
   /** Dirty tiles, TILE x TILE, for the picture size the client knows. */
   private dirty = new Uint8Array(0);
   private tw = 0; private th = 0;
@@ -292,7 +293,9 @@ export class Session {
       input.pointerAbs(Math.min(x, pic.width - 1), Math.min(y, pic.height - 1), pic.width, pic.height, buttons);
       if (dz !== 0) input.pointerRel(0, 0, dz, buttons);
     } else {
-      const dx = this.px < 0 ? 0 : x - this.px, dy = this.py < 0 ? 0 : y - this.py;
+      // With the pointer type extension a relative-mode client sends motion offset by 0x7FFF.
+      const rel = this.wantsPointerType;
+      const dx = rel ? x - 0x7fff : this.px < 0 ? 0 : x - this.px, dy = rel ? y - 0x7fff : this.py < 0 ? 0 : y - this.py;
       if (dx !== 0 || dy !== 0 || dz !== 0 || buttons !== this.buttons) input.pointerRel(dx, dy, dz, buttons);
     }
     this.px = x; this.py = y; this.buttons = buttons;
@@ -324,16 +327,19 @@ export class Session {
     this.pixelEnc = 0;
     let pixelChosen = false;
     const hadExtKey = this.wantsExtKey, hadLed = this.wantsLed;
-    this.wantsResize = this.wantsExtKey = this.wantsLed = false;
+    this.wantsResize = this.wantsExtKey = this.wantsLed = this.wantsPointerType = false;
     for (let i = 0; i < count; i++) {
       const e = b.readInt32BE(o + i * 4);
       if (!pixelChosen && PIXEL_ENCODINGS.has(e)) { this.pixelEnc = e; pixelChosen = true; }
       else if (e === ENC_DESKTOP_SIZE) this.wantsResize = true;
       else if (e === ENC_QEMU_EXT_KEY) this.wantsExtKey = true;
       else if (e === ENC_LED_STATE) this.wantsLed = true;
+      else if (e === ENC_QEMU_POINTER_MOTION) this.wantsPointerType = true;
     }
     // As QEMU: every SetEncodings naming -258 is acknowledged, and one naming -261 gets the LED state.
     if (this.wantsExtKey) this.pseudo.push(pseudoUpdate(rectHeader(0, 0, this.width, this.height, ENC_QEMU_EXT_KEY)));
+    // Pointer type (x = 1 absolute, 0 relative): QEMU tells it again on every SetEncodings naming -257.
+    if (this.wantsPointerType) this.pseudo.push(pseudoUpdate(rectHeader(this.host.input.absolute ? 1 : 0, 0, this.width, this.height, ENC_QEMU_POINTER_MOTION)));
     if (this.wantsLed) {
       this.lastLed = this.host.input.ledState();
       this.pseudo.push(pseudoUpdate(rectHeader(0, 0, 1, 1, ENC_LED_STATE), this.lastLed & 7));

@@ -86,7 +86,7 @@ const SCRIPTS: Record<string, Step[]> = {
   'client cut text of 1 MiB is accepted': [...HELLO, { send: Buffer.concat([B(6, 0, 0, 0, 0, 0x10, 0, 0), Buffer.alloc(1 << 20, 0x61)]) }, { recvAll: 64 }],
   'extended key event and LED state acknowledgements': [
     { recv: 12 }, { send: v('8') }, { recv: 2 }, { send: B(1) }, { recv: 4 }, { send: B(1) }, { recv: 28 },
-    { send: enc(-258) }, { recvAll: 64 }, { send: enc(-258, -261) }, { recvAll: 64 }, { send: enc(-261, -258, 16) }, { recvAll: 64 },
+    { send: enc(-258) }, { recvAll: 64 }, { send: enc(-258, -261) }, { recvAll: 64 }, { send: enc(-261, -258, 16) }, { recvAll: 64 }, { send: enc(16, -223, -258, -261, -257) }, { recvAll: 80 }, { send: enc(-257) }, { recvAll: 64 },
   ],
 };
 

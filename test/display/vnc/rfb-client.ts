@@ -303,7 +303,7 @@ export class RfbClient {
       case -223:
         this.width = w; this.height = h; this.fb = new Uint32Array(w * h);
         return;
-      case -258: return;
+      case -258: case -257: return;
       case -261: rc.led = (await this.r.read(1))[0]!; return;
       default: throw new Error(`unexpected encoding ${rc.enc}`);
     }

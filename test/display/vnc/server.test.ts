@@ -163,6 +163,20 @@ describe('VNC server with an RFB 3.8 test client', () => {
     c.close();
   });
 
+  it('with the QEMU pointer type extension (-257) takes relative motion offset by 0x7FFF', async () => {
+    const { sink, srv } = await setup(100, 100);
+    const c = await RfbClient.connect({ port: srv.port });
+    await c.handshake('3.8');
+    c.setEncodings([0, -257]);
+    const r = await c.readUpdate();
+    expect(r[0]).toMatchObject({ enc: -257, x: 0 }); // x = 0: relative (PS/2)
+    c.pointer(0, 0x7fff + 3, 0x7fff - 2);
+    c.pointer(2, 0x7fff, 0x7fff);
+    await sleep(50);
+    expect(sink.rel).toEqual([[3, -2, 0, 0], [0, 0, 0, 4]]);
+    c.close();
+  });
+
   it('sends LED state on request and when the guest changes it', async () => {
     const { sink, srv } = await setup(16, 16);
     sink.leds = 2;

@@ -18,14 +18,25 @@ function lockPath(dev: bigint, ino: bigint): string {
   return join(tmpdir(), `qemu-ts-lock-${dev.toString(16)}-${ino.toString(16)}`);
 }
 
-function pidAlive(pid: number): boolean {
+/** Start time of a process (field 22 of /proc/PID/stat), to tell a reused pid from the owner. */
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function ownerAlive(pid: number, start: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
+    if ((e as { code?: string }).code !== 'EPERM') return false;
   }
+  // Same pid but a different start time: the owner died and the pid was reused.
+  return !start || !startTime(pid) || startTime(pid) === start;
 }
 
 /** Text qemu-img prints when the write lock is taken. */
@@ -57,7 +68,7 @@ export class WriteLock {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = openSync(path, 'wx', 0o644);
-        writeSync(fd, `${process.pid}\n`);
+        writeSync(fd, `${process.pid} ${startTime(process.pid)}\n`);
         closeSync(fd);
         held.add(path);
         if (!exitHook) {
@@ -73,8 +84,13 @@ export class WriteLock {
         if ((e as { code?: string }).code !== 'EEXIST') return new WriteLock(''); // no lock dir: run unlocked
       }
       let owner = NaN;
-      try { owner = parseInt(readFileSync(path, 'utf8'), 10); } catch { /* vanished or unreadable */ }
-      if (pidAlive(owner) && owner !== process.pid) throw new BlockError(lockErrorText(filename));
+      let start = '';
+      try {
+        const [p, st] = readFileSync(path, 'utf8').trim().split(' ');
+        owner = parseInt(p ?? '', 10);
+        start = st ?? '';
+      } catch { /* vanished or unreadable */ }
+      if (owner !== process.pid && ownerAlive(owner, start)) throw new BlockError(lockErrorText(filename));
       if (owner === process.pid && held.has(path)) throw new BlockError(lockErrorText(filename));
       try { unlinkSync(path); } catch { /* someone else removed it */ }
     }

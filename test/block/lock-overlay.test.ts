@@ -34,6 +34,10 @@ describe('write locks', () => {
     const lf = lockFileOf(f);
     writeFileSync(lf, `${process.ppid}\n`);
     await expect(openImage(f, { readOnly: false, format: 'raw' })).rejects.toThrow('Failed to get "write" lock');
+    // A live pid whose start time differs is a reused pid: the lock is stale.
+    writeFileSync(lf, `${process.ppid} 1\n`);
+    const m = await openImage(f, { readOnly: false, format: 'raw' });
+    await m.close();
     writeFileSync(lf, '999999999\n');
     const n = await openImage(f, { readOnly: false, format: 'raw' });
     await n.close();

@@ -229,7 +229,9 @@ class VncServerImpl implements VncServer, SessionHost {
   }
 
   startTimer(): void {
-    this.timer = setInterval(() => this.refresh(), 33);
+    this.timer = setInterval(() => {
+      try { this.refresh(); } catch (e) { this.log(`vnc: refresh failed: ${e instanceof Error ? e.message : String(e)}`); }
+    }, 33);
     this.timer.unref();
   }
 

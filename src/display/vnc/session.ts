@@ -419,8 +419,17 @@ export class Session {
     return rects;
   }
 
-  /** Send what is due, if the client may receive it now. */
+  /** Send what is due, if the client may receive it now. Never throws: a failure closes this client. */
   pump(): void {
+    try {
+      this.pumpInner();
+    } catch (e) {
+      this.encoding = false;
+      this.fail(`sending an update failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private pumpInner(): void {
     if (this.st !== St.Normal || this.encoding) return;
     // Pseudo-encodings go out at once (they are tiny), each as its own update, as QEMU sends them.
     if (this.needResize) {

@@ -279,6 +279,30 @@ describe('VNC server with an RFB 3.8 test client', () => {
     b.close();
   });
 
+  it('survives random bytes from 150 clients (before and after the handshake)', async () => {
+    const { screen, srv } = await setup(48, 40);
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+    for (let k = 0; k < 150; k++) {
+      const c = await RfbClient.connect({ port: srv.port });
+      if (k % 2 === 0) await c.handshake('3.8'); else await c.r.read(12);
+      const junk = Buffer.alloc(1 + rnd(300));
+      for (let i = 0; i < junk.length; i++) junk[i] = rnd(256);
+      if (k % 5 === 0) junk[0] = rnd(7); // a plausible message type with random fields
+      c.send(junk);
+      if (k % 3 === 0) { c.request(false); srv.refresh(); }
+      await sleep(2);
+      c.close();
+    }
+    const good = await RfbClient.connect({ port: srv.port });
+    await good.handshake('3.8');
+    good.setEncodings([5]);
+    good.request(false);
+    await good.readUpdate();
+    expect(mismatches(good, screen)).toBe(0);
+    good.close();
+  });
+
   it('a client that never reads does not stall updates to another client', async () => {
     const { screen, srv } = await setup(640, 480);
     const slow = await RfbClient.connect({ port: srv.port });

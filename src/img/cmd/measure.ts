@@ -82,15 +82,22 @@ export async function run(argv: string[], io: IO): Promise<number> {
       if (node) {
         // A raw source has no allocation map here (qemu-img asks SEEK_DATA): count only
         // clusters that hold non-zero bytes, which is what our convert allocates.
-        const scan = node.driver.name === 'raw';
-        const buf = scan ? new Uint8Array(cs) : null;
+        const isRaw = node.driver.name === 'raw' && !node.backing;
+        const { dataExtents } = await import('../../util/extents.js');
+        const ext = isRaw ? await dataExtents(node.filename) : null;
+        const buf = isRaw && !ext ? new Uint8Array(cs) : null;
         let off = 0;
         while (off < virtualSize) {
           const st = await node.blockStatus(off, virtualSize - off);
           let len = Math.max(1, Math.min(st.length, virtualSize - off));
           if (!st.zero && st.allocated && st.data) {
             len = Math.min(virtualSize, Math.ceil((off + len) / cs) * cs) - off;
-            if (buf) {
+            if (ext) {
+              // qemu-img counts the clusters SEEK_DATA reports, zero-filled or not
+              for (let c = off - (off % cs); c < off + len; c += cs) {
+                if (ext.some(([a, b]) => a < c + cs && b > c)) data += cs;
+              }
+            } else if (buf) {
               let c = off - (off % cs);
               for (; c < off + len; c += cs) {
                 const v = buf.subarray(0, Math.min(cs, virtualSize - c));

@@ -9,7 +9,7 @@
  * set 1 / 0xE0xx form that `Ps2Keyboard.pressKey` takes; the keyboard then
  * emits set 2 (or whatever set the guest selected).
  */
-import { KEY_PAUSE, KEY_PRINT } from '../devices/isa/keycodes.js';
+import { KEY_PAUSE, KEY_PRINT, QCODE_TO_SET1 } from '../devices/isa/keycodes.js';
 import type { Ps2Keyboard, Ps2Mouse } from '../devices/isa/ps2.js';
 
 /** Button bits of {@link InputSink} pointer calls (PS/2 order). */
@@ -43,6 +43,33 @@ export function qnumToSet1(q: number): number {
   if (q === 0xb7) return KEY_PRINT;
   if (q & 0x80) return 0xe000 | (q & 0x7f);
   return q & 0x7f;
+}
+
+/** Ps2Keyboard code (set 1, 0xE0xx, Pause/Print) → qnum. */
+export function set1ToQnum(code: number): number {
+  if (code === KEY_PAUSE) return 0xc6;
+  if (code === KEY_PRINT) return 0xb7;
+  return (code & 0xff00) === 0xe000 ? 0x80 | (code & 0x7f) : code & 0x7f;
+}
+
+/**
+ * QKeyCodes whose qnum QEMU defines differently from (or beyond) the set 1
+ * table in devices/isa/keycodes.ts: Japanese keys, lf, menu vs compose, and
+ * the multimedia/application keys.
+ */
+const QNUM_EXTRA: Readonly<Record<string, number>> = {
+  hiragana: 0x77, katakanahiragana: 0x70, lf: 0x5b, menu: 0x9e, compose: 0xdd,
+  audiomute: 0xa0, stop: 0xe8, again: 0x85, props: 0x86, undo: 0x87, front: 0x8c, copy: 0xf8, open: 0x64,
+  paste: 0x65, find: 0xc1, cut: 0xbc, help: 0xf5, calculator: 0xa1, mail: 0xec, ac_bookmarks: 0xe6,
+  computer: 0xeb, ac_back: 0xea, ac_forward: 0xe9, audionext: 0x99, audioplay: 0xa2, audioprev: 0x90,
+  audiostop: 0xa4, ac_home: 0xb2, ac_refresh: 0xe7, mediaselect: 0xed,
+};
+
+/** A QEMU key name (QKeyCode, e.g. "ctrl", "kp_enter", "pause") → qnum; undefined if unknown. */
+export function qcodeToQnum(name: string): number | undefined {
+  if (Object.prototype.hasOwnProperty.call(QNUM_EXTRA, name)) return QNUM_EXTRA[name];
+  if (!Object.prototype.hasOwnProperty.call(QCODE_TO_SET1, name)) return undefined;
+  return set1ToQnum(QCODE_TO_SET1[name]!);
 }
 
 /** Anything with the i8042's two PS/2 devices. */

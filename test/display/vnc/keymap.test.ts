@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { enUsKeymap, keysymByName, loadKeymap, parseKeymapFile } from '../../../src/display/keymap.js';
-import { qnumToSet1 } from '../../../src/display/input.js';
+import { qcodeToQnum, qnumToSet1 } from '../../../src/display/input.js';
 
 const QEMU_EN_US = '/usr/share/qemu/keymaps/en-us';
 
@@ -48,5 +48,18 @@ describe('keymap', () => {
     expect(qnumToSet1(0xc8)).toBe(0xe048);
     expect(qnumToSet1(0xc6)).toBe(0xe11d45);
     expect(qnumToSet1(0xb7)).toBe(0xe037);
+  });
+  it('maps QEMU key names to the qnums QEMU\'s keymap files use', () => {
+    // Every keymap entry line carries its QKeyCode name in a comment: "# evdev 1 (0x1), QKeyCode "esc", number 0x1".
+    const text = readFileSync(QEMU_EN_US, 'latin1');
+    const re = /QKeyCode "([a-z0-9_]+)", number (0x[0-9a-f]+)/g;
+    let checked = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      expect([m[1], qcodeToQnum(m[1]!)]).toEqual([m[1], parseInt(m[2]!, 16)]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(90);
+    expect(qcodeToQnum('nonsense')).toBeUndefined();
+    expect(qcodeToQnum('toString')).toBeUndefined();
   });
 });

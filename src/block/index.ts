@@ -8,13 +8,13 @@ import type { BlockDriver, BlockNode, CreateOptions, OpenOptions } from './types
 import { BlockError } from './errors.js';
 import { HostFile } from './file.js';
 import { probeHeader, PROBE_BYTES } from './probe.js';
-import { rawDriver, RawNode } from './raw.js';
+import { rawDriver, fileDriver, RawNode } from './raw.js';
 import { qcow2Driver } from './qcow2/driver.js';
 
 export { BlockError, setBlockWarningHandler } from './errors.js';
 export { openOverlay } from './overlay.js';
 
-const DRIVERS: BlockDriver[] = [qcow2Driver, rawDriver];
+const DRIVERS: BlockDriver[] = [qcow2Driver, rawDriver, fileDriver];
 
 export function getDriver(name: string): BlockDriver | undefined {
   return DRIVERS.find((d) => d.name === name);

@@ -23,13 +23,14 @@ export async function writeZeroRange(file: HostFile, offset: number, length: num
 }
 
 export class RawNode implements BlockNode, Resizable {
-  readonly driver: BlockDriver = rawDriver;
+  readonly driver: BlockDriver;
   backing: BlockNode | null = null;
   /** Set when the format was probed, not given: writes to sector 0 are restricted. */
   probed = false;
   private virtualSize: number;
 
-  constructor(readonly file: HostFile, readonly filename: string, readonly readOnly: boolean) {
+  constructor(readonly file: HostFile, readonly filename: string, readonly readOnly: boolean, driver?: BlockDriver) {
+    this.driver = driver ?? rawDriver;
     this.virtualSize = Math.ceil(file.size() / 512) * 512;
   }
 
@@ -147,5 +148,18 @@ export const rawDriver: BlockDriver = {
     } finally {
       await file.close();
     }
+  },
+};
+
+/** The `file` protocol used directly as a format (`-f file`): the host file as is, no options but size. */
+export const fileDriver: BlockDriver = {
+  name: 'file',
+  createOptions: RAW_OPTIONS,
+  async open(filename: string, opts: OpenOptions): Promise<BlockNode> {
+    const file = await HostFile.open(filename, !opts.readOnly);
+    return new RawNode(file, filename, opts.readOnly, fileDriver);
+  },
+  create(filename: string, size: number, opts: CreateOptions): Promise<void> {
+    return rawDriver.create!(filename, size, opts);
   },
 };

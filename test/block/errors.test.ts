@@ -163,3 +163,15 @@ describe('encrypted images', () => {
     expect(await openErr(f)).toBe(`Could not open '${f}': encrypted qcow2 images are not supported`);
   });
 });
+
+describe('-f file', () => {
+  it('opens the host file as a format, like qemu-img', async () => {
+    const f = t.path('ff.raw');
+    writeFileSync(f, Buffer.alloc(513));
+    const n = await openImage(f, { readOnly: true, format: 'file' });
+    const real = JSON.parse(qemuImg(['info', '-f', 'file', '--output=json', f]).stdout) as Record<string, unknown>;
+    expect(n.driver.name).toBe(real['format']);
+    expect(n.size()).toBe(real['virtual-size']);
+    await n.close();
+  });
+});

@@ -97,6 +97,9 @@ describe('convert: refusals match qemu-img and leave nothing behind', () => {
     'convert -l nosnap b.qcow2 x', 'convert b.qcow2 nope x', 'convert -B b.qcow2 b.qcow2 x',
     'convert -O qcow2 -B b.qcow2 b.qcow2 x', 'convert b.qcow2 /nonexistent/x', 'convert -O qcow2 -o help',
     'convert -o help', 'convert -O qcow2 -o size=1M b.qcow2 x',
+    // the source (or its backing file) as target: qemu-img's lock error, source untouched
+    'convert -O raw b.qcow2 b.qcow2', 'convert -n -O qcow2 b.qcow2 b.qcow2', 'convert -O qcow2 t.qcow2 b.qcow2',
+    'dd if=b.qcow2 of=b.qcow2',
   ];
   for (const c of cases) {
     it(c, async () => {
@@ -104,6 +107,9 @@ describe('convert: refusals match qemu-img and leave nothing behind', () => {
       try {
         expect({ rc: t.t.rc, out: t.t.out, err: t.t.err }).toEqual({ rc: t.q.rc, out: t.q.out, err: t.q.err });
         expect(readdirSync(t.tdir).sort()).toEqual(readdirSync(t.qdir).sort());
+        for (const f of readdirSync(t.qdir)) {
+          expect(readFileSync(join(t.tdir, f)).equals(readFileSync(join(t.qdir, f)))).toBe(true);
+        }
       } finally {
         dispose(t);
       }

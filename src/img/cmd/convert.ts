@@ -9,6 +9,7 @@ import { cvtnum } from '../../util/size.js';
 import { formatOptions, optionsHelp, parseOptList } from '../opts.js';
 import { CopyError, canCompress, copyImage } from '../copy.js';
 import { Progress } from '../progress.js';
+import { refuseIfInUse } from '../same-file.js';
 import { loadSnapshot, parseSnapshotParam } from '../snapshot-load.js';
 
 export async function run(argv: string[], io: IO): Promise<number> {
@@ -110,6 +111,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const topOnly = opts.has('backing_file') && opts.get('backing_file') !== '';
     if (compress && outputFormat !== 'qcow2') throw new ImgError('Compression not supported for this file format');
 
+    await refuseIfInUse(outName, sources, skipCreate ? `Could not open '${outName}': ` : `${outName}: error while converting ${outputFormat}: `);
     if (!skipCreate) {
       try {
         await block.createImage(outputFormat, outName, total, opts, { unsafe: true });

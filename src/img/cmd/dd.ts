@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { ImgError, unknownFormat, parseArgs, report, type IO } from '../common.js';
 import type { BlockNode } from '../../block/types.js';
 import { cvtnum, INT64_MAX } from '../../util/size.js';
+import { refuseIfInUse } from '../same-file.js';
 
 export async function run(argv: string[], io: IO): Promise<number> {
   let fmt: string | undefined;
@@ -58,6 +59,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const outSize = Math.max(0, size - start);
     const drv = block.getDriver(outFmt);
     if (!drv) throw new ImgError(unknownFormat(outFmt));
+    await refuseIfInUse(outName, [src], `${outName}: error while creating output image: `);
     try {
       await block.createImage(outFmt, outName, outSize, new Map(), { unsafe: true });
       created = true;

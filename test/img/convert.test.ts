@@ -64,6 +64,10 @@ describe('convert: results match qemu-img', () => {
   it('-n into an existing large enough image', () => convertCase(
     'convert -n -O qcow2 b.qcow2 t.qcow2', 't.qcow2', 'qcow2', { sameMap: false }));
   it('-q is silent', () => convertCase('convert -q -O qcow2 b.qcow2 x', 'x', 'qcow2'));
+  const SNAP = `${SETUP} && qemu-img snapshot -c s1 b.qcow2 && qemu-io -c "write -P 8 0 2M" b.qcow2 >/dev/null`;
+  it('-l NAME converts an internal snapshot', () => convertCase0(SNAP, 'convert -l s1 -O qcow2 b.qcow2 x', 'x', 'qcow2'));
+  it('-l snapshot.id=1', () => convertCase0(SNAP, 'convert -l snapshot.id=1 b.qcow2 x', 'x', 'raw'));
+  it('-l snapshot.name=s1 to raw', () => convertCase0(SNAP, 'convert -l snapshot.name=s1 -O raw b.qcow2 x', 'x', 'raw'));
 });
 
 describe('convert: big sparse raw sources (holes found with SEEK_DATA)', () => {

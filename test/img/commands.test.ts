@@ -76,7 +76,7 @@ describe('info', () => {
 
 describe('check', () => {
   for (const a of ['check b.qcow2', 'check t.qcow2', 'check --output=json b.qcow2', 'check -q b.qcow2', 'check r.raw',
-    'check -f raw r.raw', 'check -r leaks b.qcow2', 'check -r all t.qcow2']) {
+    'check -f raw r.raw', 'check -r leaks b.qcow2', 'check -r all t.qcow2', 'check -r leaks r.raw']) {
     it(a, () => same(SETUP, a));
   }
   it('leaked cluster: rc 3, then -r leaks repairs', async () => {
@@ -144,7 +144,7 @@ describe('resize', () => {
 
 describe('snapshot', () => {
   for (const a of ['snapshot -l b.qcow2', 'snapshot b.qcow2', 'snapshot -a nosuch b.qcow2', 'snapshot -d nosuch b.qcow2',
-    'snapshot -c x r.raw', 'snapshot -l r.raw', 'snapshot -f qcow2 -l b.qcow2']) {
+    'snapshot -c x r.raw', 'snapshot -l r.raw', 'snapshot -f qcow2 -l b.qcow2', 'snapshot -a s r.raw', 'snapshot -d s r.raw']) {
     it(a, () => same(SETUP, a));
   }
   it('-l lists snapshots', () => sameIn(SNAP, 'snapshot -l b.qcow2'));

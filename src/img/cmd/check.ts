@@ -80,11 +80,12 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (ops.length !== 1) throw usageError('Expecting one image file name');
   const filename = ops[0]!;
   const repair = fix as { leaks: boolean; all: boolean } | null;
-  const { openImage } = await import('../../block/index.js');
-  const node = await openImage(filename, {
+  const block = await import('../../block/index.js');
+  const node = await block.openImage(filename, {
     readOnly: repair === null, format: fmt, allowCorrupt: true, forCheck: true,
   });
   try {
+    if (repair !== null && block.isProbedRaw(node)) io.err(block.probedRawWarning(filename));
     if (!isCheckable(node)) throw new ImgError('This image format does not support checks', 63);
     const out = (s: string) => { if (!quiet) io.out(s); };
     const findings = (line: string) => io.err(line.endsWith('\n') ? line : line + '\n');

@@ -44,13 +44,17 @@ export async function run(argv: string[], io: IO): Promise<number> {
       if (!canSnapshot(node)) throw new ImgError(`Could not create snapshot '${name}': -95 (Operation not supported)`);
       try { await node.createSnapshot(name, 0); } catch (e) { wrap('create', e); }
     } else if (act === 'a') {
-      if (!canSnapshot(node)) throw new ImgError(`Could not apply snapshot '${name}': Failed to load snapshot: Operation not supported`);
+      if (!canSnapshot(node)) {
+        // qemu-img reopens the image here, so a probed raw image gets its WARNING twice
+        if (block.isProbedRaw(node)) io.err(block.probedRawWarning(filename));
+        throw new ImgError(`Could not apply snapshot '${name}': Block driver does not support snapshots`);
+      }
       if (!list.some((s) => s.id === name || s.name === name)) {
         throw new ImgError(`Could not apply snapshot '${name}': Failed to load snapshot: No such file or directory`);
       }
       try { await node.applySnapshot(name); } catch (e) { wrap('apply', e); }
     } else {
-      if (!canSnapshot(node)) throw new ImgError(`Could not delete snapshot '${name}': -95 (Operation not supported)`);
+      if (!canSnapshot(node)) throw new ImgError(`Could not delete snapshot '${name}': snapshot not found`);
       if (!list.some((s) => s.name === name)) throw new ImgError(`Could not delete snapshot '${name}': snapshot not found`);
       try { await node.deleteSnapshot(name); } catch (e) { wrap('delete', e); }
     }

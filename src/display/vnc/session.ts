@@ -7,7 +7,7 @@
  * more than one update in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, type InputSink } from '../input.js';
+import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, LED_NUM, type InputSink } from '../input.js';
 import type { Keymap } from '../keymap.js';
 import { vncAuthResponse } from './des.js';
 import {
@@ -246,8 +246,11 @@ export class Session {
       }
       case 4: { // KeyEvent
         if (n < 8) return 0;
-        const q = this.host.keymap.lookup(b.readUInt32BE(o + 4));
-        if (q !== undefined) this.key(q, b[o + 1] !== 0);
+        const sym = b.readUInt32BE(o + 4), down = b[o + 1] !== 0;
+        const q = this.host.keymap.lookup(sym);
+        if (q === undefined) return 8;
+        if (down) this.syncNumLock(sym, q);
+        this.key(q, down);
         return 8;
       }
       case 5: { // PointerEvent
@@ -275,6 +278,20 @@ export class Session {
       default:
         throw new Error(`unknown message type ${b[o]}`);
     }
+  }
+
+  /**
+   * Keypad keysyms say whether the client's Num Lock is on (KP_1 vs KP_End);
+   * when the guest's Num Lock LED disagrees, toggle it first (QEMU's
+   * lock-key sync for keysym clients).
+   */
+  private syncNumLock(sym: number, q: number): void {
+    if (q < 0x47 || q > 0x53 || q === 0x4a || q === 0x4e) return;
+    const wantsOn = (sym >= 0xffb0 && sym <= 0xffb9) || sym === 0xffae || sym === 0xffac;
+    const wantsOff = sym >= 0xff95 && sym <= 0xff9f;
+    if (!wantsOn && !wantsOff) return;
+    const on = (this.host.input.ledState() & LED_NUM) !== 0;
+    if (on !== wantsOn) { this.host.input.key(0x45, true); this.host.input.key(0x45, false); }
   }
 
   private key(q: number, down: boolean): void {

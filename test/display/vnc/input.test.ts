@@ -4,7 +4,7 @@ import { I8042 } from '../../../src/devices/isa/i8042.js';
 import { Ps2Keyboard, Ps2Mouse } from '../../../src/devices/isa/ps2.js';
 import { BTN_LEFT, BTN_RIGHT, Ps2InputSink } from '../../../src/display/input.js';
 import type { VncServer } from '../../../src/display/vnc/server.js';
-import { FakeScreen, serve, sleep } from './fixtures.js';
+import { FakeScreen, serve } from './fixtures.js';
 import { RfbClient } from './rfb-client.js';
 
 /** The PS/2 devices alone (nothing drains their queues) or, with `controller`, inside an i8042. */
@@ -61,7 +61,7 @@ describe('Ps2InputSink', () => {
     c.key(true, 0xffe3); c.key(true, 0xffe9); c.key(true, 0xffff); // ctrl-alt-delete
     c.key(false, 0xffff); c.key(false, 0xffe9); c.key(false, 0xffe3);
     c.pointer(0, 10, 10); c.pointer(1, 12, 10);
-    await sleep(50);
+    await expect.poll(() => kbc.mouse.q.data.length).toBe(3); // the pointer events come last
     expect(kbd()).toEqual([0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14]);
     expect(mouse()).toEqual([0x09, 2, 0]);
     c.close();

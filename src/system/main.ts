@@ -26,8 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(r.desc, null, 2) + '\n');
       return 0;
     }
-    process.stderr.write(`${PROGRAM}: the emulation core is not available in this build yet (use -dump-machine to see the parsed machine)\n`);
-    return 1;
+    const { runMachine } = await import('../machine/run.js');
+    return await runMachine(r.desc);
   } catch (e) {
     if (e instanceof CliExit) {
       process.stdout.write(e.stdout);

@@ -470,7 +470,8 @@ export class Session {
           const w = Math.min(rects[i + 2]!, pic.width - x), h = Math.min(rects[i + 3]!, pic.height - y);
           if (w > 0 && h > 0) prepared.push(this.enc.prepare(this.pixelEnc, px, x, y, w, h));
         }
-        this.requested = false;
+        // Answered only when something is sent (all of it may lie outside a shrunken picture).
+        if (prepared.length > 0) this.requested = false;
       }
     }
     if (prepared.length === 0) return;

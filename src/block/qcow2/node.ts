@@ -496,7 +496,8 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     const inPlace = hasHost && (hi & COPIED_HI) !== 0;
 
     if (!this.extL2) {
-      const zeroFlag = (lo & 1) !== 0 && this.h.version >= 3;
+      // Bit 0 of a compressed entry belongs to its byte offset, not a zero flag.
+      const zeroFlag = !compressed && (lo & 1) !== 0 && this.h.version >= 3;
       if (inPlace && !zeroFlag) {
         await this.guardWrite(host + a, data.length);
         await this.dataFile.write(host + a, data);
@@ -678,6 +679,8 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
       const ohi = t.dv.getUint32(at);
       const olo = t.dv.getUint32(at + 4);
       const host = await this.rc.allocBytes(packed.length);
+      // The decompressed-cluster cache is keyed by host offset, which may now hold new data.
+      this.lastCompressed = null;
       await this.file.write(host, packed);
       this.unsynced = true;
       const oldHost = entryOffset(ohi, olo);
@@ -763,6 +766,7 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
       await this.syncIfNeeded();
     }
     if (this.pendingFrees.length) {
+      this.lastCompressed = null;
       const frees = this.pendingFrees;
       this.pendingFrees = [];
       for (const c of frees) await this.rc.add(c, -1);

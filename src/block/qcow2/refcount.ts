@@ -155,6 +155,8 @@ export class Refcounts {
     const b = await this.block(off);
     this.writeEntry(b, c % this.perBlock, v);
     if (v === 0 && c < this.freeHint) this.freeHint = c;
+    // A freed cluster may be reused for anything: stop packing compressed data into it.
+    if (v === 0 && this.freeByteOffset !== 0 && Math.floor(this.freeByteOffset / this.cs) === c) this.freeByteOffset = 0;
   }
 
   /**
@@ -310,6 +312,7 @@ export class Refcounts {
   async allocBytes(len: number): Promise<number> {
     const cs = this.cs;
     let off = this.freeByteOffset;
+    if (off !== 0 && (await this.get(Math.floor(off / cs))) >= this.maxValue) off = 0;
     if (off !== 0 && off % cs !== 0) {
       const room = cs - (off % cs);
       const first = Math.floor(off / cs);

@@ -1379,13 +1379,16 @@ export class Cpu extends Protect implements FpuHost {
     const f = this.fpu;
     if (f === null) this.fault(EX_UD);
     const m = this.modrm;
+    if (!Fpu.isValid(op, m)) this.fault(EX_UD);
     // non-waiting control instructions: FNINIT/FNCLEX (DB E2/E3), FNSTSW/FNSTCW/FNSTENV/FNSAVE
     const reg = (m >> 3) & 7;
     const noWait = (op === 0xdb && (m === 0xe2 || m === 0xe3)) || (op === 0xdf && m === 0xe0)
       || (m < 0xc0 && ((op === 0xd9 && (reg === 6 || reg === 7)) || (op === 0xdd && (reg === 6 || reg === 7))));
     if (!noWait) this.fpuWaitCheck();
     let lin = 0;
-    const mode = (this.os32 ? 1 : 0) | (this.pmode ? 2 : 0);
+    // bit 1 = protected-mode layouts (FSAVE/FSTENV); pmode is false in V86 mode, which uses the real-mode ones
+    const pm = this.pmode;
+    const mode = (this.os32 ? 1 : 0) | (pm ? 2 : 0);
     if (m < 0xc0) {
       // segment checks for the whole memory operand (size and direction by opcode)
       const i = ((op & 7) << 3) | reg;
@@ -1396,7 +1399,9 @@ export class Cpu extends Protect implements FpuHost {
     // control instructions (FLDENV/FLDCW/FSTENV/FSTCW, FRSTOR/FSAVE/FSTSW m) keep FIP/FOP
     const isCtl = (op === 0xd9 && m < 0xc0 && reg >= 4) || (op === 0xdd && m < 0xc0 && reg >= 4);
     if (!isCtl && !(op === 0xdb && (m === 0xe2 || m === 0xe3))) {
-      f.setInstructionPointer(this.segSel[CS]!, this.startEip, m < 0xc0 ? this.segSel[this.eaSeg]! : 0, lin, ((op & 7) << 8) | m);
+      // FDP: the offset within the segment in protected mode, the linear address in real/V86 mode
+      f.setInstructionPointer(this.segSel[CS]!, this.startEip, m < 0xc0 ? this.segSel[this.eaSeg]! : 0, lin, ((op & 7) << 8) | m,
+        pm && m < 0xc0 ? this.ea : lin);
     }
     if (op === 0xdf && m === 0xe0) { this.r16[0] = f.statusWord(); return; }
     this.flags = f.execute(op, m, lin, mode, this.getFlags()) | 2;

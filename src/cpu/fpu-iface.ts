@@ -12,7 +12,7 @@ export interface FpuHost {
 export interface FpuLike {
   reset(): void;
   execute(op: number, modrm: number, lin: number, mode: number, eflags: number): number;
-  setInstructionPointer(cs: number, eip: number, ds: number, dataLin: number, opcode11: number): void;
+  setInstructionPointer(cs: number, eip: number, ds: number, dataLin: number, opcode11: number, dataOff?: number): void;
   readonly pendingException: boolean;
   statusWord(): number;
   fxsave(lin: number, mode: number): void;

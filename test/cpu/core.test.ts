@@ -228,3 +228,59 @@ describe('tracing', () => {
     ]);
   });
 });
+
+describe('x87 integration', () => {
+  function asm32(src: string): Uint8Array {
+    const dir = mkdtempSync(join(tmpdir(), 'cpu-snip-'));
+    writeFileSync(join(dir, 's.asm'), `bits 32\norg 0x1000\n${src}\n`);
+    execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 's.bin'), join(dir, 's.asm')]);
+    return new Uint8Array(readFileSync(join(dir, 's.bin')));
+  }
+  const rd16 = (mem: MemoryBus, a: number): number => mem.mem[a]! | (mem.mem[a + 1]! << 8);
+  const rd32 = (mem: MemoryBus, a: number): number => (rd16(mem, a) | (rd16(mem, a + 2) << 16)) >>> 0;
+
+  it('FSTENV in protected mode stores the operand offset (not the linear address) as FDP', () => {
+    const { cpu, mem } = machine(asm32('fninit\nfld dword [0x100]\nfnstenv [0x200]\nhlt'));
+    cpu.cr0 |= 1;
+    cpu.setSegCache(1, 0x08, 0x0000ffff, 0x00cf9b00); // flat 32-bit code
+    for (const s of [0, 2, 4, 5]) cpu.setSegCache(s, 0x10, 0x0000ffff, 0x00cf9300);
+    cpu.setSegCache(3, 0x18, 0x0000ffff, 0x00cf9301); // DS base 0x10000
+    cpu.modeChanged();
+    cpu.eip = 0x1000;
+    cpu.run(10);
+    expect(cpu.halted).toBe(true);
+    const env = 0x10200;
+    expect(rd32(mem, env + 12)).toBe(0x1002); // FIP: offset of FLD
+    expect(rd16(mem, env + 16)).toBe(0x08); // FCS
+    expect(rd32(mem, env + 20)).toBe(0x100); // FDP: offset within DS
+    expect(rd16(mem, env + 24)).toBe(0x18); // FDS
+  });
+
+  it('FSTENV in V86 mode uses the real-mode layout (linear 20-bit pointers)', () => {
+    const { cpu, mem } = machine(asm('fninit\nfld dword [0x100]\nfnstenv [0x200]\nhlt'));
+    cpu.cr0 |= 1;
+    cpu.setSegmentReal(3, 0x1234);
+    cpu.eflags = 0x20002; // VM
+    cpu.eip = 0x1000;
+    cpu.run(3);
+    const env = 0x12340 + 0x200;
+    expect(rd16(mem, env + 6)).toBe(0x1002); // IP 15..0
+    expect(rd16(mem, env + 8) & 0xf000).toBe(0); // IP 19..16
+    expect(rd16(mem, env + 10)).toBe(0x2440); // DP 15..0 of linear 0x12440
+    expect(rd16(mem, env + 12)).toBe(0x1000); // DP 19..16 << 12
+  });
+
+  it('reserved x87 encodings raise #UD', () => {
+    // D9 /1 with a memory operand, DD /5 with a memory operand, D9 D1
+    for (const code of ['db 0xd9, 0x0e, 0x00, 0x05', 'db 0xdd, 0x2e, 0x00, 0x05', 'db 0xd9, 0xd1']) {
+      const { cpu, mem } = machine(asm(`fninit\n${code}\nhlt`));
+      ivt(mem, 6, 0x2000); mem.mem[0x2000] = 0xf4;
+      cpu.run(10);
+      expect(cpu.lastVector).toBe(6);
+      expect(cpu.eip).toBe(0x2001);
+    }
+    const ok = machine(asm('fninit\nfnop\nhlt'));
+    ok.cpu.run(10);
+    expect(ok.cpu.lastVector).toBe(-1);
+  });
+});

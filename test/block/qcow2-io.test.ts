@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { openImage, createImage, closeChain } from '../../src/block/index.js';
-import type { BlockNode } from '../../src/block/types.js';
+import type { BlockNode, SnapshotCapable } from '../../src/block/types.js';
 import { tempDir, qemuImg, qemuIo, pattern } from './helpers.js';
 
 const t = tempDir('io');
@@ -96,7 +96,7 @@ describe('reading images written by qemu-io', () => {
 });
 
 /** Apply random operations to our image and to a model; compare with qemu-img's view. */
-async function fuzz(name: string, createOpts: Record<string, string>, size: number, ops: number, withBacking: boolean): Promise<void> {
+async function fuzz(name: string, createOpts: Record<string, string>, size: number, ops: number, withBacking: boolean, extra = false): Promise<void> {
   const f = t.path(`w-${name}.qcow2`);
   const model = new Uint8Array(size);
   const o = new Map(Object.entries(createOpts));
@@ -109,34 +109,68 @@ async function fuzz(name: string, createOpts: Record<string, string>, size: numb
     o.set('backing_fmt', 'qcow2');
   }
   await createImage('qcow2', f, size, o);
-  let n = await openImage(f, { readOnly: false });
+  type Full = BlockNode & SnapshotCapable & { writeCompressed(off: number, d: Uint8Array): Promise<void>; clusterSize(): number };
+  let n = (await openImage(f, { readOnly: false })) as Full;
+  const cs = n.clusterSize();
+  const snaps = new Map<string, Uint8Array>();
   let seed = 12345 + name.length;
   const rnd = (k: number) => {
     seed = (seed * 1103515245 + 12345) >>> 0;
     return seed % k;
   };
   for (let i = 0; i < ops; i++) {
-    const kind = rnd(10);
+    const kind = rnd(extra ? 14 : 10);
     const off = rnd(size);
     const len = Math.min(size - off, 1 + rnd(kind < 2 ? 300000 : 70000));
     if (kind < 7) {
       const d = pattern(len, i + 1);
       await n.write(off, d);
       model.set(d, off);
-    } else {
+    } else if (kind < 10) {
       await n.writeZeroes(off, len, kind === 9);
       model.fill(0, off, off + len);
+    } else if (kind < 12) {
+      // Whole compressible clusters, written compressed.
+      const c0 = Math.floor(off / cs);
+      for (let c = c0; c < Math.min(c0 + 1 + rnd(4), size / cs); c++) {
+        const d = new Uint8Array(cs);
+        for (let k = 0; k < cs; k++) d[k] = ((k >> 5) * (i + 3)) & 0xff;
+        await n.writeCompressed(c * cs, d);
+        model.set(d, c * cs);
+      }
+    } else if (kind === 12) {
+      const sn = `s${i}`;
+      await n.createSnapshot(sn);
+      snaps.set(sn, model.slice());
+    } else if (snaps.size) {
+      const names = [...snaps.keys()];
+      const sn = names[rnd(names.length)]!;
+      if (rnd(2)) {
+        await n.applySnapshot(sn);
+        model.set(snaps.get(sn)!);
+      } else {
+        await n.deleteSnapshot(sn);
+        snaps.delete(sn);
+      }
     }
     if (i === Math.floor(ops / 2)) {
       // Reopen half-way: everything must have been persisted.
       await closeChain(n);
-      n = await openImage(f, { readOnly: false });
+      n = (await openImage(f, { readOnly: false })) as Full;
     }
   }
   expect(Buffer.from(await ourContent(n)).equals(Buffer.from(model))).toBe(true);
   await closeChain(n);
   check(f);
   expect(realContent(f).equals(Buffer.from(model))).toBe(true);
+  for (const [sn, m] of snaps) expect(content(f, sn).equals(Buffer.from(m))).toBe(true);
+}
+
+function content(f: string, snapshot: string): Buffer {
+  const out = `${f}.${snapshot}.raw`;
+  const r = qemuImg(['convert', '-l', snapshot, '-O', 'raw', f, out]);
+  expect(r.stderr).toBe('');
+  return readFileSync(out);
 }
 
 describe('writing: qemu-img check passes and content matches', () => {
@@ -148,6 +182,10 @@ describe('writing: qemu-img check passes and content matches', () => {
   it('1-bit refcounts', () => fuzz('rc1', { refcount_bits: '1', cluster_size: '4k' }, 4 << 20, 100, false));
   it('64-bit refcounts', () => fuzz('rc64', { refcount_bits: '64' }, 4 << 20, 60, true));
   it('lazy refcounts', () => fuzz('lazy', { lazy_refcounts: 'on' }, 4 << 20, 60, false));
+  it('mixed with compressed writes and snapshots', () => fuzz('mix', {}, 8 << 20, 200, true, true));
+  it('mixed, 4k clusters, 8-bit refcounts', () => fuzz('mix4k', { cluster_size: '4k', refcount_bits: '8' }, 4 << 20, 200, false, true));
+  it('mixed, extended L2, zstd', () => fuzz('mixext', { extended_l2: 'on', compression_type: 'zstd' }, 8 << 20, 200, true, true));
+  it('mixed, compat 0.10', () => fuzz('mixv2', { compat: '0.10' }, 4 << 20, 150, true, true));
 });
 
 describe('refcount table growth', () => {

@@ -78,6 +78,8 @@ export class Cpu extends Protect implements FpuHost {
   halted = false;
   /** Total instructions retired (default TSC source). */
   instructions = 0;
+  /** Instructions completed in the current run() before the one executing (see instructionsInSlice). */
+  private sliceN = 0;
 
   private stopReq = false;
   private inhibit = 0;
@@ -108,7 +110,7 @@ export class Cpu extends Protect implements FpuHost {
     super(mem);
     this.io = io;
     this.model = model;
-    this.tscSource = () => this.instructions;
+    this.tscSource = () => this.instructions + this.sliceN;
     if (model.hasFpu) this.fpu = new Fpu(this);
     this.reset();
   }
@@ -198,6 +200,7 @@ export class Cpu extends Protect implements FpuHost {
         const tf = this.flags & TF;
         this.committed = false;
         this.noTrap = false;
+        this.sliceN = n;
         try {
           if (this.dbgExec && (this.flags & RF) === 0) this.execBreakpoint();
           this.step();
@@ -217,6 +220,7 @@ export class Cpu extends Protect implements FpuHost {
       this.committed = false;
       try {
         while (n < maxInstructions) {
+          this.sliceN = n;
           this.step();
           n++;
           if (this.checkIrq) break;
@@ -228,9 +232,17 @@ export class Cpu extends Protect implements FpuHost {
       }
       if (this.stopReq || this.halted) break;
     }
+    this.sliceN = 0;
     this.instructions += n;
     return n;
   }
+
+  /**
+   * Instructions completed so far in the current `run()` call (0 outside it).
+   * Devices read mid-slice (PIT, PM timer, RTC, TSC) add it to the time at the
+   * start of the slice: it is exact at port I/O, MMIO, RDTSC and RDMSR.
+   */
+  instructionsInSlice(): number { return this.sliceN; }
 
   /** #DB trap after an instruction: single step (BS) and/or data breakpoint hits (B0-B3). */
   private singleStepTrap(bs: boolean): void {

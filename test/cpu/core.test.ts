@@ -284,3 +284,23 @@ describe('x87 integration', () => {
     expect(ok.cpu.lastVector).toBe(-1);
   });
 });
+
+describe('time inside a slice', () => {
+  it('instructionsInSlice() counts the instructions completed before a port access, on the fast and the slow path', () => {
+    const { cpu, mem } = machine(asm('nop\nnop\nnop\nin al,0x40\nnop\nout 0x40,al\nrdtsc\nmov [0x600],eax\nhlt'));
+    const seen: number[] = [];
+    const io = (cpu as unknown as { io: IoBus }).io;
+    io.register(0x40, 1, { ioRead: () => { seen.push(cpu.instructionsInSlice()); return 0; }, ioWrite: () => { seen.push(cpu.instructionsInSlice()); } }, 'pit');
+    expect(cpu.instructionsInSlice()).toBe(0);
+    cpu.run(100);
+    // IN is the 4th instruction (3 before it); OUT the 6th, run right after the I/O slow path
+    expect(seen).toEqual([3, 5]);
+    // default TSC = instructions retired: RDTSC is the 7th instruction of the first slice
+    expect(mem.mem[0x600]).toBe(6);
+    expect(cpu.instructionsInSlice()).toBe(0);
+    // a second slice starts counting at 0 again
+    cpu.halted = false; cpu.eip = 0x1000; seen.length = 0;
+    cpu.run(100);
+    expect(seen).toEqual([3, 5]);
+  });
+});

@@ -317,6 +317,8 @@ export class PcMachine {
     const img = prepareLinuxBoot(kernel, desc.append ?? '', initrd, this.belowFourGiB);
     publishLinuxBoot(img, this.fwcfg);
     this.fwcfg.addFile('genroms/linuxboot_dma.bin', readFileSync(this.findFirmware('linuxboot_dma.bin')));
+    // As QEMU does, the kernel loader ROM gets boot index 0, so SeaBIOS runs it first.
+    this.fwcfg.addFile('bootorder', new TextEncoder().encode('/rom@genroms/linuxboot_dma.bin\n' + (desc.boot.strict ? 'HALT\n' : '')));
   }
 
   private requestReset(why: string): void {

@@ -17,6 +17,8 @@ export const ENC_QEMU_POINTER_MOTION = -257;
 export const ENC_QEMU_EXT_KEY = -258;
 export const ENC_LED_STATE = -261;
 export const ENC_EXT_DESKTOP_SIZE = -308;
+/** CompressLevel 0-9 is -256 + level. */
+export const ENC_COMPRESS_LEVEL_0 = -256;
 
 /** The pixel encodings this server can produce. */
 export const PIXEL_ENCODINGS: ReadonlySet<number> = new Set([ENC_RAW, ENC_HEXTILE, ENC_ZLIB, ENC_ZRLE]);
@@ -42,7 +44,10 @@ export class RectEncoder {
   private readonly sub = new Uint32Array(256 * 3);
   private readonly scratch: Buffer;
 
-  constructor(readonly conv: PixelConverter, private readonly level = 6) {
+  /** Set the zlib level (RFB CompressLevel pseudo-encoding); applies to streams not yet started. */
+  setLevel(level: number): void { this.level = Math.max(0, Math.min(9, level)); }
+
+  constructor(readonly conv: PixelConverter, private level = 6) {
     this.scratch = Buffer.allocUnsafe(1 + 64 * 64 * 4 + 128 * 4 + 64);
   }
 

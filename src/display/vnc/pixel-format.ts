@@ -13,6 +13,8 @@ export interface PixelFormat {
   redShift: number; greenShift: number; blueShift: number;
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** What the server offers: 32 bpp, depth 24, little endian, x8r8g8b8 (as QEMU does on x86 hosts). */
 export const SERVER_FORMAT: PixelFormat = {
   bpp: 32, depth: 24, bigEndian: false, trueColour: true,
@@ -71,8 +73,15 @@ export class PixelConverter {
   readonly cpixelBytes: number;
   private readonly cpixelSkip: number;
 
+  /** 1: x8r8g8b8 little endian (the server format), 2: x8b8g8r8 little endian; 0: use the tables. */
+  private readonly fast: number;
+
   constructor(readonly pf: PixelFormat) {
     this.bytes = pf.bpp >> 3;
+    const le32 = pf.bpp === 32 && !pf.bigEndian && pf.trueColour && pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255 && LITTLE_ENDIAN_HOST;
+    this.fast = !le32 ? 0
+      : pf.redShift === 16 && pf.greenShift === 8 && pf.blueShift === 0 ? 1
+      : pf.redShift === 0 && pf.greenShift === 8 && pf.blueShift === 16 ? 2 : 0;
     this.rT = channelTable(pf.redMax, pf.redShift);
     this.gT = channelTable(pf.greenMax, pf.greenShift);
     this.bT = channelTable(pf.blueMax, pf.blueShift);
@@ -91,6 +100,26 @@ export class PixelConverter {
 
   /** Convert a w x h rectangle at (x, y) of a stride-`width` RGBA buffer into pixel values. */
   values(data: Uint8Array, width: number, x: number, y: number, w: number, h: number, out: Uint32Array): void {
+    if (this.fast !== 0 && (data.byteOffset & 3) === 0) {
+      // 8-bit channels at byte positions: work on whole RGBA words (little-endian host).
+      const src = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+      let k = 0;
+      if (this.fast === 1) {
+        for (let row = 0; row < h; row++) {
+          const base = (y + row) * width + x;
+          for (let col = 0; col < w; col++) {
+            const v = src[base + col]!;
+            out[k++] = ((v & 0xff00) | ((v & 0xff) << 16) | ((v >>> 16) & 0xff)) >>> 0;
+          }
+        }
+      } else {
+        for (let row = 0; row < h; row++) {
+          const base = (y + row) * width + x;
+          for (let col = 0; col < w; col++) out[k++] = src[base + col]! & 0xffffff;
+        }
+      }
+      return;
+    }
     const rT = this.rT, gT = this.gT, bT = this.bT;
     let k = 0;
     for (let row = 0; row < h; row++) {
@@ -125,6 +154,11 @@ export class PixelConverter {
   /** A rectangle as the client's raw pixel bytes. */
   raw(data: Uint8Array, width: number, x: number, y: number, w: number, h: number): Buffer {
     const out = Buffer.allocUnsafe(w * h * this.bytes);
+    if (this.fast !== 0 && (data.byteOffset & 3) === 0 && (out.byteOffset & 3) === 0) {
+      const o32 = new Uint32Array(out.buffer, out.byteOffset, w * h);
+      this.values(data, width, x, y, w, h, o32);
+      return out;
+    }
     const rT = this.rT, gT = this.gT, bT = this.bT;
     let p = 0;
     for (let row = 0; row < h; row++) {

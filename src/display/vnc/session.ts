@@ -11,7 +11,7 @@ import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, LED_NUM, type InputSink } from '../inp
 import type { Keymap } from '../keymap.js';
 import { vncAuthResponse } from './des.js';
 import {
-  ENC_DESKTOP_SIZE, ENC_LED_STATE, ENC_QEMU_EXT_KEY, ENC_QEMU_POINTER_MOTION, PIXEL_ENCODINGS, RectEncoder, rectHeader, type Pixels, type PreparedRect,
+  ENC_COMPRESS_LEVEL_0, ENC_DESKTOP_SIZE, ENC_LED_STATE, ENC_QEMU_EXT_KEY, ENC_QEMU_POINTER_MOTION, PIXEL_ENCODINGS, RectEncoder, rectHeader, type Pixels, type PreparedRect,
 } from './encodings.js';
 import { BGR233, PixelConverter, SERVER_FORMAT, decodePixelFormat, encodePixelFormat } from './pixel-format.js';
 import type { Transport } from './transport.js';
@@ -53,6 +53,8 @@ export class Session {
   private wantsExtKey = false;
   private wantsLed = false;
   private wantsPointerType = false;
+  /** zlib level for zlib/ZRLE streams (the client's CompressLevel, else 6). */
+  private level = 6;
   /** Dirty tiles, TILE x TILE, for the picture size the client knows. */
   private dirty = new Uint8Array(0);
   private tw = 0; private th = 0;
@@ -336,7 +338,7 @@ export class Session {
   private setConverter(c: PixelConverter): void {
     this.enc.close();
     this.conv = c;
-    this.enc = new RectEncoder(c);
+    this.enc = new RectEncoder(c, this.level);
     this.markDirty(0, 0, this.width, this.height);
   }
 
@@ -352,6 +354,7 @@ export class Session {
       else if (e === ENC_QEMU_EXT_KEY) this.wantsExtKey = true;
       else if (e === ENC_LED_STATE) this.wantsLed = true;
       else if (e === ENC_QEMU_POINTER_MOTION) this.wantsPointerType = true;
+      else if (e >= ENC_COMPRESS_LEVEL_0 && e <= ENC_COMPRESS_LEVEL_0 + 9) { this.level = e - ENC_COMPRESS_LEVEL_0; this.enc.setLevel(this.level); }
     }
     // As QEMU: every SetEncodings naming -258 is acknowledged, and one naming -261 gets the LED state.
     if (this.wantsExtKey) this.pseudo.push(pseudoUpdate(rectHeader(0, 0, this.width, this.height, ENC_QEMU_EXT_KEY)));

@@ -67,6 +67,8 @@ export class RfbClient {
   private zrleIn: Buffer[] = []; private zrleOut = 0;
   colourMap: number[] | null = null;
   bells = 0;
+  /** Compressed bytes received in zlib rectangles. */
+  compressedBytes = 0;
   closedPromise!: Promise<void>;
 
   static async connect(target: { port: number; host?: string } | { path: string }): Promise<RfbClient> {
@@ -287,6 +289,7 @@ export class RfbClient {
       case 5: await this.hextile(rc); return;
       case 6: {
         const len = (await this.r.read(4)).readUInt32BE(0);
+        this.compressedBytes += len;
         const out = RfbClient.inflateMore(this.zlibIn, await this.r.read(len), this.zlibOut);
         this.zlibOut += out.length;
         if (out.length !== w * h * bytes) throw new Error(`zlib rect inflated to ${out.length} bytes`);

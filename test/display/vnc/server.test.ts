@@ -34,6 +34,7 @@ function mismatches(c: RfbClient, screen: FakeScreen): number {
 
 const FORMATS: Array<[string, ClientPF]> = [
   ['32bpp little endian', PF32],
+  ['32bpp little endian, BGR', { ...PF32, redShift: 0, greenShift: 8, blueShift: 16 }],
   ['32bpp big endian, BGR', { ...PF32, bigEndian: true, redShift: 0, greenShift: 8, blueShift: 16 }],
   ['32bpp colour in the high bytes', { ...PF32, redShift: 24, greenShift: 16, blueShift: 8 }],
   ['16bpp 565 little endian', { bpp: 16, depth: 16, bigEndian: false, trueColour: true, redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0 }],
@@ -77,6 +78,23 @@ describe('VNC server with an RFB 3.8 test client', () => {
       });
     }
   }
+
+  it('honours the CompressLevel pseudo-encoding for zlib (level 0 stores, level 9 compresses)', async () => {
+    const { screen, srv } = await setup(96, 64);
+    const sizes: number[] = [];
+    for (const level of [0, 9]) {
+      const c = await RfbClient.connect({ port: srv.port });
+      await c.handshake('3.8');
+      c.setEncodings([6, -256 + level]);
+      c.request(false);
+      await c.readUpdate();
+      expect(mismatches(c, screen)).toBe(0);
+      sizes.push(c.compressedBytes);
+      c.close();
+    }
+    expect(sizes[0]).toBeGreaterThan(96 * 64 * 4); // stored blocks: raw size plus framing
+    expect(sizes[1]).toBeLessThan(sizes[0]! * 0.85);
+  });
 
   it('serves an 8-bit colour-map client with a 3:3:2 map', async () => {
     const { screen, srv } = await setup(64, 32);

@@ -76,6 +76,10 @@ export function parseVncSpec(o: VncOptions): ListenSpec {
     if (UNSUPPORTED.has(k)) throw new Error(`vnc option '${k}' is not supported by qemu-ts`);
     if (!ACCEPTED.has(k)) throw new Error(`Invalid parameter '${k}'`);
   }
+  const share = o.options.share;
+  if (share !== undefined && !['allow-exclusive', 'force-shared', 'ignore'].includes(share)) {
+    throw new Error(`vnc: unknown share= value '${share}' (use allow-exclusive, force-shared or ignore)`);
+  }
   const spec: ListenSpec = { kind: 'none', host: '127.0.0.1', port: 0, lastPort: 0, path: '', ws: null };
   const d = o.display;
   let display = 0;

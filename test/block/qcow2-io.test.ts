@@ -164,6 +164,10 @@ async function fuzz(name: string, createOpts: Record<string, string>, size: numb
   check(f);
   expect(realContent(f).equals(Buffer.from(model))).toBe(true);
   for (const [sn, m] of snaps) expect(content(f, sn).equals(Buffer.from(m))).toBe(true);
+  if (createOpts['data_file_raw'] === 'on') {
+    // The external data file itself is a valid raw image of the guest disk.
+    expect(readFileSync(createOpts['data_file']!).equals(Buffer.from(model))).toBe(true);
+  }
 }
 
 function content(f: string, snapshot: string): Buffer {
@@ -186,6 +190,9 @@ describe('writing: qemu-img check passes and content matches', () => {
   it('mixed, 4k clusters, 8-bit refcounts', () => fuzz('mix4k', { cluster_size: '4k', refcount_bits: '8' }, 4 << 20, 200, false, true));
   it('mixed, extended L2, zstd', () => fuzz('mixext', { extended_l2: 'on', compression_type: 'zstd' }, 8 << 20, 200, true, true));
   it('mixed, compat 0.10', () => fuzz('mixv2', { compat: '0.10' }, 4 << 20, 150, true, true));
+  it('mixed, 512-byte clusters (refcount table growth with snapshots)', () => fuzz('mix512', { cluster_size: '512' }, 10 << 20, 120, false, true));
+  it('external data file', () => fuzz('datafile', { data_file: t.path('w-datafile.data') }, 4 << 20, 120, false));
+  it('external raw data file', () => fuzz('datafileraw', { data_file: t.path('w-datafileraw.data'), data_file_raw: 'on' }, 4 << 20, 120, false));
 });
 
 describe('refcount table growth', () => {

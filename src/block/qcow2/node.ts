@@ -584,6 +584,11 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
 
   private async zeroInCluster(off: number, n: number, mayUnmap: boolean): Promise<void> {
     const cs = this.cs;
+    if (this.hasDataFile && (this.h.autoclear & AUTOCLEAR_DATA_FILE_RAW)) {
+      // data_file_raw: the data file must stay a valid raw image, so zeros go there.
+      await this.writeInCluster(off, new Uint8Array(n));
+      return;
+    }
     const a = off % cs;
     const ss = this.subSize;
     const full = a === 0 && n === cs;

@@ -429,8 +429,8 @@ export class Cpu extends Protect implements FpuHost {
     return r;
   }
   private incdec(v: number, sz: number, dec: boolean): number {
-    const cf = this.getCF();
-    this.flags = (this.flags & ~CF) | cf;
+    const lop = this.lop;
+    if (lop !== L_NONE && lop !== L_INC && lop !== L_DEC && lop !== L_SHF) this.flags = (this.flags & ~CF) | this.getCF();
     const m = MASK[sz]!;
     const r = (dec ? v - 1 : v + 1) & m;
     this.lop = dec ? L_DEC : L_INC; this.la = v & m; this.lb = 1; this.lres = r; this.lmask = m; this.lsign = SIGN[sz]!;
@@ -842,6 +842,12 @@ export class Cpu extends Protect implements FpuHost {
           this.decodeModrm();
           if (this.lockp) this.lockCheck(b);
           const reg = (this.modrm >> 3) & 7;
+          if (sz === 4 && this.modrm >= 0xc0) {
+            const rm = this.modrm & 7;
+            const v = this.alu(op, r[rm]!, r[reg]!, 4);
+            if (op !== 7) r[rm] = v;
+            return;
+          }
           const src = this.getReg(reg, sz);
           if (this.modrm >= 0xc0) {
             const rm = this.modrm & 7;
@@ -943,7 +949,9 @@ export class Cpu extends Protect implements FpuHost {
       case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
       case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
         const d = (this.fetch8() << 24) >> 24;
-        if (this.cond(b & 15)) this.jumpRel(d);
+        // JZ/JNZ after an arithmetic op: ZF straight from the lazy result
+        const t = (b & 14) === 4 && this.lop !== L_NONE ? (this.lres === 0) !== ((b & 1) !== 0) : this.cond(b & 15);
+        if (t) this.jumpRel(d);
         return;
       }
       default:
@@ -997,9 +1005,19 @@ export class Cpu extends Protect implements FpuHost {
         return;
       }
       case 0x88: this.decodeModrm(); this.rmWrite(1, this.getReg((this.modrm >> 3) & 7, 1)); return;
-      case 0x89: this.decodeModrm(); this.rmWrite(osz, this.getReg((this.modrm >> 3) & 7, osz)); return;
+      case 0x89: {
+        this.decodeModrm();
+        const m = this.modrm;
+        if (osz === 4) { const v = r[(m >> 3) & 7]!; if (m >= 0xc0) r[m & 7] = v; else this.wr32(this.eaSeg, this.ea, v); return; }
+        this.rmWrite(osz, this.getReg((m >> 3) & 7, osz)); return;
+      }
       case 0x8a: this.decodeModrm(); this.setReg((this.modrm >> 3) & 7, 1, this.rmRead(1)); return;
-      case 0x8b: this.decodeModrm(); this.setReg((this.modrm >> 3) & 7, osz, this.rmRead(osz)); return;
+      case 0x8b: {
+        this.decodeModrm();
+        const m = this.modrm;
+        if (osz === 4) { r[(m >> 3) & 7] = m >= 0xc0 ? r[m & 7]! : this.rd32(this.eaSeg, this.ea); return; }
+        this.setReg((m >> 3) & 7, osz, this.rmRead(osz)); return;
+      }
       case 0x8c: {
         this.decodeModrm();
         const s = (this.modrm >> 3) & 7;

@@ -33,6 +33,8 @@ export const ACC_R = 0, ACC_W = 1, ACC_X = 2;
 export class Mmu extends Registers {
   readonly mem: MemoryBus;
   readonly ram: Uint8Array;
+  /** 32-bit view of `ram` for aligned dword accesses (little-endian host). */
+  readonly ram32: Int32Array;
   /** Supervisor / user read and write TLBs. */
   readonly tlbSR = new Int32Array(NPAGES).fill(-1);
   readonly tlbSW = new Int32Array(NPAGES).fill(-1);
@@ -62,6 +64,7 @@ export class Mmu extends Registers {
     super();
     this.mem = mem;
     this.ram = mem.mem;
+    this.ram32 = new Int32Array(this.ram.buffer, this.ram.byteOffset, this.ram.length >> 2);
     this.tR = this.tlbSR;
     this.tW = this.tlbSW;
     mem.onRemap(() => this.flushTlb(false));
@@ -242,7 +245,11 @@ export class Mmu extends Registers {
   rdL32(lin: number): number {
     if ((lin & 0xfff) <= 0xffc) {
       const h = this.tR[lin >>> 12]!;
-      if (h >= 0) { const r = this.ram, i = h + (lin & 0xfff); return r[i]! | (r[i + 1]! << 8) | (r[i + 2]! << 16) | (r[i + 3]! << 24); }
+      if (h >= 0) {
+        const i = h + (lin & 0xfff);
+        if ((i & 3) === 0) return this.ram32[i >> 2]!;
+        const r = this.ram; return r[i]! | (r[i + 1]! << 8) | (r[i + 2]! << 16) | (r[i + 3]! << 24);
+      }
       return this.mem.read32(this.fill(lin, ACC_R, 4)) | 0;
     }
     return this.rdL16(lin) | (this.rdL16((lin + 2) | 0) << 16);
@@ -268,7 +275,11 @@ export class Mmu extends Registers {
   wrL32(lin: number, v: number): void {
     if ((lin & 0xfff) <= 0xffc) {
       const h = this.tW[lin >>> 12]!;
-      if (h >= 0) { const r = this.ram, i = h + (lin & 0xfff); r[i] = v; r[i + 1] = v >> 8; r[i + 2] = v >> 16; r[i + 3] = v >> 24; return; }
+      if (h >= 0) {
+        const i = h + (lin & 0xfff);
+        if ((i & 3) === 0) { this.ram32[i >> 2] = v; return; }
+        const r = this.ram; r[i] = v; r[i + 1] = v >> 8; r[i + 2] = v >> 16; r[i + 3] = v >> 24; return;
+      }
       this.mem.write32(this.fill(lin, ACC_W, 4), v >>> 0);
       this.afterSlowWrite();
       return;

@@ -43,7 +43,8 @@ export class Protect extends Mmu {
   push(v: number, sz: number): void {
     if ((this.segAR[SS]! & 0x4000) !== 0) {
       const sp = (this.r32[4]! - sz) >>> 0;
-      this.wrS(SS, sp, sz, v); this.r32[4] = sp;
+      if (sz === 4) this.wr32(SS, sp, v); else this.wr16(SS, sp, v);
+      this.r32[4] = sp;
     } else {
       const sp = (this.r16[8]! - sz) & 0xffff;
       this.wrS(SS, sp, sz, v); this.r16[8] = sp;
@@ -52,7 +53,7 @@ export class Protect extends Mmu {
   pop(sz: number): number {
     if ((this.segAR[SS]! & 0x4000) !== 0) {
       const sp = this.r32[4]! >>> 0;
-      const v = this.rdS(SS, sp, sz); this.r32[4] = sp + sz; return v;
+      const v = sz === 4 ? this.rd32(SS, sp) : this.rd16(SS, sp); this.r32[4] = sp + sz; return v;
     }
     const sp = this.r16[8]!;
     const v = this.rdS(SS, sp, sz); this.r16[8] = sp + sz; return v;

@@ -47,6 +47,8 @@ export interface VncServer {
   readonly address: string;
   /** Peers of the connected clients. */
   clients(): string[];
+  /** The monitor's `info vnc` text (QEMU's layout), lines joined with "\n". */
+  info(): string;
   /** Set the VNC password (`change vnc password`); fails unless started with password=on. */
   setPassword(p: string | null): void;
   /** Check the screen for changes and send updates (the timer calls this). */
@@ -170,6 +172,8 @@ class VncServerImpl implements VncServer, SessionHost {
   private pw: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unixPath = '';
+  /** Listening addresses as `info vnc` shows them. */
+  private readonly listenInfo: string[] = [];
   // Shadow of the picture as last sent out, and the tiles found changed.
   private shadow: Buffer = Buffer.alloc(0);
   private sw = 0; private sh = 0;
@@ -194,6 +198,8 @@ class VncServerImpl implements VncServer, SessionHost {
           this.servers.push(srv);
           this.port = p;
           this.address = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${p}`;
+          const a = srv.address();
+          if (a && typeof a === 'object') this.listenInfo.push(`${a.address}:${a.port} (${a.family === 'IPv6' ? 'ipv6' : 'ipv4'})`);
           lastErr = null;
           break;
         } catch (e) { lastErr = e as Error; srv.close(); }
@@ -205,6 +211,7 @@ class VncServerImpl implements VncServer, SessionHost {
       this.servers.push(srv);
       this.unixPath = spec.path;
       this.address = `unix:${spec.path}`;
+      this.listenInfo.push(`${spec.path} (unix)`);
     }
     if (spec.ws) {
       const http = createHttpServer((req, res) => {
@@ -220,6 +227,7 @@ class VncServerImpl implements VncServer, SessionHost {
       this.servers.push(http);
       const a = http.address();
       this.wsPort = typeof a === 'object' && a ? a.port : spec.ws.port;
+      if (a && typeof a === 'object') this.listenInfo.push(`${a.address}:${a.port} (${a.family === 'IPv6' ? 'ipv6' : 'ipv4'}) (websocket)`);
     }
   }
 
@@ -261,6 +269,17 @@ class VncServerImpl implements VncServer, SessionHost {
   closed(s: Session): void { this.sessions.delete(s); }
 
   clients(): string[] { return [...this.sessions].filter((s) => s.ready).map((s) => s.t.peer); }
+
+  info(): string {
+    const lines = ['default:'];
+    const auth = `    Auth: ${this.needPassword ? 'vnc' : 'none'} (Sub: none)`;
+    if (this.listenInfo.length === 0) lines.push('  Server: none');
+    for (const l of this.listenInfo) lines.push(`  Server: ${l}`, auth);
+    for (const s of this.sessions) {
+      if (s.ready) lines.push(`  Client: ${s.t.peerInfo}`, '    x509_dname: none', '    sasl_username: none');
+    }
+    return lines.join('\n');
+  }
 
   setPassword(p: string | null): void {
     if (!this.needPassword) throw new Error('Could not set password');

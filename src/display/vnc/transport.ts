@@ -14,6 +14,13 @@ export interface Transport {
   onClose(cb: () => void): void;
   close(): void;
   readonly peer: string;
+  /** The peer as QEMU's `info vnc` shows it, e.g. "127.0.0.1:34322 (ipv4)". */
+  readonly peerInfo: string;
+}
+
+export function describePeer(s: { remoteAddress?: string; remotePort?: number; remoteFamily?: string }): string {
+  if (!s.remoteAddress) return 'unix';
+  return `${s.remoteAddress}:${s.remotePort ?? 0} (${s.remoteFamily === 'IPv6' ? 'ipv6' : 'ipv4'})`;
 }
 
 export class SocketTransport implements Transport {
@@ -28,4 +35,5 @@ export class SocketTransport implements Transport {
   onClose(cb: () => void): void { this.s.on('close', cb); }
   close(): void { this.s.destroy(); }
   get peer(): string { return this.s.remoteAddress ? `${this.s.remoteAddress}:${this.s.remotePort}` : 'unix'; }
+  get peerInfo(): string { return describePeer(this.s); }
 }

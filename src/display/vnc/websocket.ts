@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Transport } from './transport.js';
+import { describePeer, type Transport } from './transport.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Largest frame payload a client may send (RFB client messages are small; cut text is capped at 1 MiB). */
@@ -123,6 +123,7 @@ export class WebSocketTransport implements Transport {
     this.s.destroy();
   }
 
+  get peerInfo(): string { return describePeer(this.s as { remoteAddress?: string; remotePort?: number; remoteFamily?: string }); }
   write(b: Uint8Array): boolean { return this.send(2, b); }
   get pending(): number { return (this.s as { writableLength?: number }).writableLength ?? 0; }
   onData(cb: (b: Buffer) => void): void { this.dataCb = cb; }

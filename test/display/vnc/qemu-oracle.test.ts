@@ -8,7 +8,11 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { VncServer } from '../../../src/display/vnc/server.js';
+import { RfbClient } from './rfb-client.js';
 import { FakeScreen, RecordingSink, serve, sleep, freeDisplay } from './fixtures.js';
 
 type Step = { send: Buffer } | { recv: number; mask?: boolean } | { recvAll: number };
@@ -68,6 +72,21 @@ async function startOurs(options: Record<string, string>): Promise<number> {
   return srv.port;
 }
 
+/** `info vnc` through a QEMU human monitor on a Unix socket. */
+async function qemuInfoVnc(sock: string): Promise<string> {
+  const c = createConnection(sock);
+  let text = '';
+  c.on('data', (b: Buffer) => { text += b.toString('latin1'); });
+  await new Promise<void>((r) => c.once('connect', () => r()));
+  for (let i = 0; i < 50 && !text.includes('(qemu)'); i++) await sleep(20);
+  text = '';
+  c.write('info vnc\n');
+  for (let i = 0; i < 100 && !/\r\n\(qemu\) $/.test(text); i++) await sleep(20);
+  c.destroy();
+  const body = text.slice(text.indexOf('\r\n') + 2, text.lastIndexOf('(qemu)'));
+  return body.replace(/\r\n/g, '\n').trimEnd();
+}
+
 const B = (...b: number[]) => Buffer.from(b);
 const v = (s: string) => Buffer.from(`RFB 003.00${s}\n`, 'latin1');
 const enc = (...e: number[]) => { const b = Buffer.alloc(4 + e.length * 4); b[0] = 2; b.writeUInt16BE(e.length, 2); e.forEach((x, i) => b.writeInt32BE(x, 4 + i * 4)); return b; };
@@ -95,6 +114,30 @@ const AUTH_SCRIPTS: Record<string, Step[]> = {
   'RFB 3.3, wrong password': [{ recv: 12 }, { send: v('3') }, { recv: 4 }, { recv: 16, mask: true }, { send: Buffer.alloc(16) }, { recvAll: 64 }],
   'RFB 3.8, security type not offered': [{ recv: 12 }, { send: v('8') }, { recv: 2 }, { send: B(1) }, { recvAll: 64 }],
 };
+
+describe('info vnc matches QEMU 7.2', () => {
+  for (const pw of [false, true]) {
+    it(pw ? 'with password=on and no client' : 'with one client connected', async () => {
+      const d = freeDisplay();
+      const mon = join(tmpdir(), `qemu-ts-vnc-mon-${process.pid}-${d}.sock`);
+      const q = spawn('qemu-system-x86_64', ['-S', '-nodefaults', '-vga', 'std', '-display', 'none', '-vnc', `127.0.0.1:${d}${pw ? ',password=on' : ''}`,
+        '-monitor', `unix:${mon},server=on,wait=off`], { stdio: 'ignore' });
+      qemus.push(q);
+      for (let i = 0; i < 100 && !existsSync(mon); i++) await sleep(50);
+      await sleep(300);
+      const srv = await serve(new FakeScreen(640, 480, () => [0, 0, 0]), new RecordingSink(), pw ? { password: 'on' } : {});
+      servers.push(srv);
+      const clients: RfbClient[] = [];
+      if (!pw) {
+        for (const port of [5900 + d, srv.port]) { const c = await RfbClient.connect({ port }); await c.handshake('3.8'); clients.push(c); }
+        await sleep(100);
+      }
+      const norm = (t: string) => t.replace(/:\d+ \(/g, ':PORT (');
+      expect(norm(srv.info())).toBe(norm(await qemuInfoVnc(mon)));
+      for (const c of clients) c.close();
+    });
+  }
+});
 
 describe('RFB exchanges match QEMU 7.2 byte for byte', () => {
   it.each(Object.keys(SCRIPTS))('%s', async (name) => {

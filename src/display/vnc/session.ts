@@ -345,7 +345,7 @@ export class Session {
   private setEncodings(b: Buffer, o: number, count: number): void {
     this.pixelEnc = 0;
     let pixelChosen = false;
-    const hadExtKey = this.wantsExtKey, hadLed = this.wantsLed;
+    const hadLed = this.wantsLed;
     this.wantsResize = this.wantsExtKey = this.wantsLed = this.wantsPointerType = false;
     for (let i = 0; i < count; i++) {
       const e = b.readInt32BE(o + i * 4);
@@ -373,7 +373,6 @@ export class Session {
         });
       }
     } else if (this.unsubscribeLed) { this.unsubscribeLed(); this.unsubscribeLed = null; }
-    void hadExtKey;
   }
 
   // ------------------------------------------------------------ output side

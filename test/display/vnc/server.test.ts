@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vncAuthResponse } from '../../../src/display/vnc/des.js';
 import { parseVncSpec, type VncServer } from '../../../src/display/vnc/server.js';
-import { FakeScreen, RecordingSink, serve, sleep, pattern } from './fixtures.js';
+import { FakeScreen, RecordingSink, serve, sleep } from './fixtures.js';
 import { RfbClient, PF32, expectedPixel, type ClientPF } from './rfb-client.js';
 
 const open: Array<VncServer> = [];
@@ -442,6 +442,5 @@ describe('VNC listeners and options', () => {
     const d = await RfbClient.connectWs(srv.wsPort, '');
     await d.handshake('3.8');
     d.close();
-    void pattern;
   });
 });

@@ -35,7 +35,7 @@ async function settle(c: RfbClient, srv: VncServer, fb: () => Framebuffer): Prom
 
 describe('VNC on the VGA renderer', () => {
   it('follows mode 13h drawing, a switch to text mode and back', async () => {
-    const { io, mem, r, vga } = rig();
+    const { io, mem, r } = rig();
     setMode(io, MODES['13']!);
     loadDac(io, (i) => [i & 63, (i >> 2) & 63, (255 - i) & 63]);
     for (let y = 0; y < 200; y++) for (let x = 0; x < 320; x++) mem.write8(0xa0000 + y * 320 + x, (x + y) & 255);
@@ -72,6 +72,5 @@ describe('VNC on the VGA renderer', () => {
     for (let y = 0; y < 200; y++) for (let x = 0; x < 320; x++) mem.write8(0xa0000 + y * 320 + x, (x * y) & 255);
     expect(await settle(c, srv, () => r)).toBe(0);
     expect([c.width, c.height]).toEqual([640, 400]);
-    void vga;
   });
 });

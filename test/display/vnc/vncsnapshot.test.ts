@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,6 +82,5 @@ describe('vncsnapshot (real client) against the VNC server', () => {
     // A wrong password is refused.
     writeFileSync(file, desBlock(Uint8Array.from(fixed), Buffer.from('badpass!')));
     await expect(snapshot(srv, screen, ['-passwd', file])).rejects.toThrow();
-    void readFileSync;
   });
 });

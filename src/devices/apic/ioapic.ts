@@ -1,11 +1,14 @@
 /**
- * Intel 82093AA I/O APIC, as QEMU's pc has it: 24 interrupt inputs, version
- * 0x11 (no EOI register: level-triggered pins leave Remote IRR on the local
- * APIC's EOI broadcast), memory-mapped at 0xFEC00000.
+ * Intel 82093AA-style I/O APIC, as QEMU 7.2's pc has it: 24 interrupt inputs,
+ * memory-mapped at 0xFEC00000. QEMU 7.2 reports version 0x20 (observed:
+ * VER = 0x00170020), which adds an EOI register at offset 0x40; version 0x11
+ * (the original 82093AA, no EOI register) can be chosen. Either way a
+ * level-triggered pin leaves Remote IRR on the local APIC's EOI broadcast.
  *
  * MMIO (offsets within the 4 KiB page, aliased every 256 bytes as in QEMU):
  *   0x00 IOREGSEL  index of the register IOWIN reaches (8 bits, reads back)
  *   0x10 IOWIN     32-bit window
+ *   0x40 EOI       (version 0x20 only) write a vector: clears Remote IRR of the pins using it
  * Indirect registers: 0x00 ID (bits 24-27), 0x01 VER (0x00170011: 24 entries,
  * version 0x11), 0x02 ARB, 0x10+2n / 0x11+2n redirection entry n (low/high).
  *
@@ -25,7 +28,10 @@ import { ApicBus } from './apic-bus.js';
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_PINS = 24;
-export const IOAPIC_VERSION = 0x00170011;
+/** VER register of QEMU 7.2's IO-APIC: 24 entries (max index 23), version 0x20. */
+export const IOAPIC_VERSION = 0x00170020;
+/** VER register of the original 82093AA (version 0x11, no EOI register). */
+export const IOAPIC_VERSION_82093AA = 0x00170011;
 
 const RTE_DELIVERY_STATUS = 1 << 12;
 const RTE_REMOTE_IRR = 1 << 14;
@@ -51,7 +57,11 @@ export class IoApic implements IrqSink, MmioDevice {
    */
   readonly isa: IrqSink;
 
-  constructor(private readonly bus: ApicBus, private readonly initialId = 0) {
+  /**
+   * @param initialId IOAPIC ID after reset (QEMU: 0)
+   * @param version 0x20 (QEMU 7.2, default) or 0x11 (82093AA)
+   */
+  constructor(private readonly bus: ApicBus, private readonly initialId = 0, readonly version: 0x11 | 0x20 = 0x20) {
     this.id = initialId;
     bus.addIoApic(this);
     this.isa = { setIrq: (n, level) => this.setIrq(n === 0 ? 2 : n, level) };
@@ -119,7 +129,7 @@ export class IoApic implements IrqSink, MmioDevice {
   // ---------------------------------------------------------------- registers
   private readReg(index: number): number {
     if (index === 0x00) return this.id & 0x0f000000;
-    if (index === 0x01) return IOAPIC_VERSION;
+    if (index === 0x01) return ((IOAPIC_PINS - 1) << 16) | this.version;
     if (index === 0x02) return this.id & 0x0f000000;
     if (index >= 0x10 && index < 0x10 + 2 * IOAPIC_PINS) {
       const pin = (index - 0x10) >> 1;
@@ -160,6 +170,7 @@ export class IoApic implements IrqSink, MmioDevice {
     const reg = offset & 0xff;
     if (reg === 0x00) { this.ioregsel = value & 0xff; return; }
     if (reg === 0x10 && size === 4) this.writeReg(this.ioregsel, value >>> 0);
+    else if (reg === 0x40 && this.version >= 0x20) this.eoiBroadcast(value & 0xff);
   }
 
   /** For monitors (info pic / info ioapic) and tests. */

@@ -5,9 +5,12 @@
  *
  * The CPU sees it through {@link InterruptController}: `hasInterrupt()` is the
  * INTR pin, `acknowledge()` the INTA cycle. The 8259 pair sits behind LINT0:
- * while the APIC is hardware-disabled (IA32_APIC_BASE bit 11 clear), or LINT0
- * is unmasked in ExtINT mode (virtual wire: QEMU's reset value 0x700 for the
- * BSP, SeaBIOS's 0x8700), the PIC's INTR and INTA pass straight through.
+ * while LINT0 is unmasked in ExtINT mode (virtual wire, SeaBIOS sets 0x8700)
+ * or the APIC is hardware-disabled (IA32_APIC_BASE bit 11 clear), the PIC's
+ * INTR and INTA pass straight through. QEMU 7.2 resets LINT0 masked (observed
+ * 0x00010000), so firmware must program it; as a fallback for guests that
+ * never touch the APIC, the PIC also passes through until software first sets
+ * SVR bit 8 (the machine then behaves as PIC-only).
  *
  * Registers (offset >> 4): 02 ID, 03 version, 08 TPR, 09 APR, 0A PPR, 0B EOI,
  * 0D LDR, 0E DFR, 0F SVR, 10-17 ISR, 18-1F TMR, 20-27 IRR, 28 ESR, 30/31 ICR,
@@ -65,7 +68,7 @@ export interface LapicOptions {
   bus?: ApicBus;
   /** Initial APIC ID (CPU index). */
   id?: number;
-  /** Bootstrap processor (sets IA32_APIC_BASE bit 8 and LINT0 = ExtINT at reset). */
+  /** Bootstrap processor (sets IA32_APIC_BASE bit 8). */
   bsp?: boolean;
 }
 
@@ -84,6 +87,8 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
   private id: number;
   private base = APIC_DEFAULT_BASE;
   private hwEnabled = true;
+  /** SVR bit 8 was set since reset / hardware enable: the guest uses the APIC. */
+  private everEnabled = false;
   private tpr = 0;
   private svr = 0xff;
   private ldr = 0;
@@ -154,7 +159,6 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
     this.hwEnabled = true;
     this.id = this.initialId;
     this.initReset();
-    if (this.bsp) this.lvt[LVT_LINT0] = 0x700;
     this.update();
   }
 
@@ -171,6 +175,7 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
     this.divideConf = 0; this.shift = 1;
     this.initialCount = 0; this.loadTime = 0;
     this.extIntPending = false;
+    this.everEnabled = false;
     this.timer.del();
   }
 
@@ -192,7 +197,6 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
     if (!enable && this.hwEnabled) {
       this.hwEnabled = false;
       this.initReset();
-      if (this.bsp) this.lvt[LVT_LINT0] = 0x700;
     } else if (enable && !this.hwEnabled) {
       this.hwEnabled = true;
     }
@@ -231,9 +235,9 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
     return (v & 0xf0) > (this.ppr() & 0xf0) ? v : -1;
   }
 
-  /** LINT0 routes the PIC's INTR/INTA (ExtINT virtual wire, or APIC hardware-disabled). */
+  /** LINT0 routes the PIC's INTR/INTA (ExtINT virtual wire, APIC hardware-disabled or never enabled). */
   private picRouted(): boolean {
-    if (!this.hwEnabled) return true;
+    if (!this.hwEnabled || !this.everEnabled) return true;
     const l = this.lvt[LVT_LINT0]!;
     return (l & LVT_MASKED) === 0 && ((l >>> 8) & 7) === DM_EXTINT;
   }
@@ -256,7 +260,7 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
     if (this.extIntPending) {
       this.extIntPending = false;
       vec = pic !== null ? pic.acknowledge() : this.svr & 0xff;
-    } else if (pic !== null && this.picRouted() && (this.lint0 || !this.hwEnabled)) {
+    } else if (pic !== null && this.picRouted() && (this.lint0 || !this.hwEnabled || !this.everEnabled)) {
       // ExtINT ignores the processor priority: the 8259 supplies the vector.
       vec = pic.acknowledge();
     } else {
@@ -446,7 +450,11 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
       case 0x0b: this.eoi(); return;
       case 0x0d: this.ldr = v >>> 24; return;
       case 0x0e: this.dfrModel = v >>> 28; return;
-      case 0x0f: this.svr = v & 0x1ff; this.update(); return;
+      case 0x0f:
+        this.svr = v & 0x1ff;
+        if ((v & SVR_ENABLE) !== 0) this.everEnabled = true;
+        this.update();
+        return;
       case 0x28: this.esr = this.esrPending; this.esrPending = 0; return;
       case 0x30: this.icrLo = v & ICR_WRITABLE; this.sendIpi(); return;
       case 0x31: this.icrHi = v & 0xff000000; return;
@@ -494,7 +502,7 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
 
   saveState(): object {
     return {
-      id: this.id, base: this.base, hwEnabled: this.hwEnabled, tpr: this.tpr, svr: this.svr, ldr: this.ldr, dfrModel: this.dfrModel,
+      id: this.id, base: this.base, hwEnabled: this.hwEnabled, everEnabled: this.everEnabled, tpr: this.tpr, svr: this.svr, ldr: this.ldr, dfrModel: this.dfrModel,
       isr: Array.from(this.isr), tmr: Array.from(this.tmr), irr: Array.from(this.irr), esr: this.esr, esrPending: this.esrPending,
       icrLo: this.icrLo, icrHi: this.icrHi, lvt: Array.from(this.lvt), divideConf: this.divideConf, initialCount: this.initialCount,
       loadTime: this.loadTime, extIntPending: this.extIntPending, lint0: this.lint0, lint1: this.lint1,
@@ -503,7 +511,7 @@ export class Lapic implements InterruptController, MmioDevice, ApicTarget {
 
   loadState(s: Record<string, unknown>): void {
     const n = (k: string) => s[k] as number;
-    this.id = n('id'); this.setBase(n('base')); this.hwEnabled = s['hwEnabled'] as boolean;
+    this.id = n('id'); this.setBase(n('base')); this.hwEnabled = s['hwEnabled'] as boolean; this.everEnabled = s['everEnabled'] as boolean;
     this.tpr = n('tpr'); this.svr = n('svr'); this.ldr = n('ldr'); this.dfrModel = n('dfrModel');
     this.isr.set(s['isr'] as number[]); this.tmr.set(s['tmr'] as number[]); this.irr.set(s['irr'] as number[]);
     this.esr = n('esr'); this.esrPending = n('esrPending'); this.icrLo = n('icrLo'); this.icrHi = n('icrHi');

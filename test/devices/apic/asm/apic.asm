@@ -73,10 +73,12 @@ pm32:
   PHEX [IOAPIC+0x10]
   mov dword [IOAPIC], 0x15
   PHEX [IOAPIC+0x10]
+%ifdef WITH_MSR                          ; needs the CPU's MSR 0x1B hook
   TEST "msr"
   mov ecx, 0x1b
   rdmsr
   call hex32
+%endif
 
   ; ---- priorities: TPR 0x50 holds back classes 4 and 5
   TEST "tpr"
@@ -180,6 +182,7 @@ pm32:
   out 0x21, al
   mov al, 0xfe                           ; only IRQ0
   out 0x21, al
+  mov dword [LAPIC+0x350], 0x700         ; LINT0: ExtINT, unmasked (as firmware does)
   mov dword [LAPIC+0x80], 0xf0
   sti
   hlt

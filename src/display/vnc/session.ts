@@ -7,7 +7,7 @@
  * more than one update in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, LED_NUM, type InputSink } from '../input.js';
+import { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, LED_CAPS, LED_NUM, type InputSink } from '../input.js';
 import type { Keymap } from '../keymap.js';
 import { vncAuthResponse } from './des.js';
 import {
@@ -251,7 +251,7 @@ export class Session {
         const sym = b.readUInt32BE(o + 4), down = b[o + 1] !== 0;
         const q = this.host.keymap.lookup(sym);
         if (q === undefined) return 8;
-        if (down) this.syncNumLock(sym, q);
+        if (down) { this.syncNumLock(sym, q); this.syncCapsLock(sym); }
         this.key(q, down);
         return 8;
       }
@@ -294,6 +294,18 @@ export class Session {
     if (!wantsOn && !wantsOff) return;
     const on = (this.host.input.ledState() & LED_NUM) !== 0;
     if (on !== wantsOn) { this.host.input.key(0x45, true); this.host.input.key(0x45, false); }
+  }
+
+  /**
+   * A letter keysym says which case the client wants; when Shift and the
+   * guest's Caps Lock LED would give the other case, toggle Caps Lock first.
+   */
+  private syncCapsLock(sym: number): void {
+    const upper = sym >= 0x41 && sym <= 0x5a;
+    if (!upper && !(sym >= 0x61 && sym <= 0x7a)) return;
+    const shift = this.held.has(0x2a) || this.held.has(0x36);
+    const caps = (this.host.input.ledState() & LED_CAPS) !== 0;
+    if (caps !== (upper !== shift)) { this.host.input.key(0x3a, true); this.host.input.key(0x3a, false); }
   }
 
   private key(q: number, down: boolean): void {

@@ -179,6 +179,21 @@ describe('VNC server with an RFB 3.8 test client', () => {
     c.close();
   });
 
+  it('toggles the guest\'s Caps Lock when a letter keysym\'s case disagrees with Shift and the LED', async () => {
+    const { sink, srv } = await setup(16, 16);
+    const c = await RfbClient.connect({ port: srv.port });
+    await c.handshake('3.8');
+    c.key(true, 0x61); c.key(false, 0x61); // a: caps off, no shift: fine
+    c.key(true, 0x41); c.key(false, 0x41); // A without Shift (client's Caps Lock on): toggle first
+    await expect.poll(() => sink.keys).toEqual([[0x1e, true], [0x1e, false], [0x3a, true], [0x3a, false], [0x1e, true], [0x1e, false]]);
+    sink.keys = []; sink.leds = 4; // the guest turned Caps Lock on
+    c.key(true, 0x42); c.key(false, 0x42); // B: right already
+    c.key(true, 0xffe1); c.key(true, 0x62); c.key(false, 0x62); c.key(false, 0xffe1); // Shift+b with Caps on gives b: right
+    c.key(true, 0x31); c.key(false, 0x31); // digits are left alone
+    await expect.poll(() => sink.keys).toEqual([[0x30, true], [0x30, false], [0x2a, true], [0x30, true], [0x30, false], [0x2a, false], [0x02, true], [0x02, false]]);
+    c.close();
+  });
+
   it('turns absolute pointer events into PS/2 motion, buttons and wheel', async () => {
     const { sink, srv } = await setup(100, 100);
     const c = await RfbClient.connect({ port: srv.port });

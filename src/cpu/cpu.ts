@@ -358,6 +358,37 @@ export class Cpu extends Protect implements FpuHost {
 
   // ---------------------------------------------------------------- ModRM
   private decodeModrm(): void {
+    const ip = this.eip;
+    if (this.as32 && ip >= this.winLo && ip + 5 <= this.winHi) {
+      // 32-bit addressing with ModRM, SIB and disp32 all inside the fetch window: read the bytes directly
+      const ram = this.ram, p0 = this.winOff + ip;
+      const m = ram[p0]!;
+      this.modrm = m;
+      if (m >= 0xc0) { this.eip = ip + 1; return; }
+      const mod = m >> 6, rm = m & 7, r = this.r32;
+      let p = p0 + 1, seg = DS, ea: number;
+      if (rm === 4) {
+        const sib = ram[p++]!;
+        const base = sib & 7, idx = (sib >> 3) & 7;
+        if (base === 5 && mod === 0) { ea = ram[p]! | (ram[p + 1]! << 8) | (ram[p + 2]! << 16) | (ram[p + 3]! << 24); p += 4; }
+        else { ea = r[base]!; if (base === 4 || base === 5) seg = SS; }
+        if (idx !== 4) ea += r[idx]! << (sib >> 6);
+      } else if (rm === 5 && mod === 0) {
+        ea = ram[p]! | (ram[p + 1]! << 8) | (ram[p + 2]! << 16) | (ram[p + 3]! << 24); p += 4;
+      } else {
+        ea = r[rm]!;
+        if (rm === 5) seg = SS;
+      }
+      if (mod === 1) { ea += (ram[p]! << 24) >> 24; p++; }
+      else if (mod === 2) { ea += ram[p]! | (ram[p + 1]! << 8) | (ram[p + 2]! << 16) | (ram[p + 3]! << 24); p += 4; }
+      this.ea = ea >>> 0;
+      this.eip = ip + (p - p0);
+      this.eaSeg = this.segOvr >= 0 ? this.segOvr : seg;
+      return;
+    }
+    this.decodeModrmSlow();
+  }
+  private decodeModrmSlow(): void {
     const m = this.fetch8();
     this.modrm = m;
     if (m >= 0xc0) return;
@@ -426,6 +457,21 @@ export class Cpu extends Protect implements FpuHost {
       default: r = (a - b) & m; this.lop = L_SUB; this.la = a; this.lb = b; break;
     }
     this.lres = r; this.lmask = m; this.lsign = SIGN[sz]!;
+    return r;
+  }
+  /** `alu` for 32-bit operands (no masking: values are int32 already). */
+  private alu32(op: number, a: number, b: number): number {
+    const lf = this.lf;
+    let r: number;
+    switch (op) {
+      case 0: r = (a + b) | 0; this.lop = L_ADD; lf[0] = a; lf[1] = b; break;
+      case 1: r = a | b; this.lop = L_LOGIC; break;
+      case 4: r = a & b; this.lop = L_LOGIC; break;
+      case 5: case 7: r = (a - b) | 0; this.lop = L_SUB; lf[0] = a; lf[1] = b; break;
+      case 6: r = a ^ b; this.lop = L_LOGIC; break;
+      default: return this.alu(op, a, b, 4);
+    }
+    lf[2] = r; lf[3] = -1; lf[4] = 0x80000000 | 0;
     return r;
   }
   private incdec(v: number, sz: number, dec: boolean): number {
@@ -844,7 +890,7 @@ export class Cpu extends Protect implements FpuHost {
           const reg = (this.modrm >> 3) & 7;
           if (sz === 4 && this.modrm >= 0xc0) {
             const rm = this.modrm & 7;
-            const v = this.alu(op, r[rm]!, r[reg]!, 4);
+            const v = this.alu32(op, r[rm]!, r[reg]!);
             if (op !== 7) r[rm] = v;
             return;
           }
@@ -867,6 +913,12 @@ export class Cpu extends Protect implements FpuHost {
           this.decodeModrm();
           if (this.lockp) this.fault(EX_UD);
           const reg = (this.modrm >> 3) & 7;
+          if (sz === 4) {
+            const m = this.modrm;
+            const v = this.alu32(op, r[reg]!, m >= 0xc0 ? r[m & 7]! : this.rd32(this.eaSeg, this.ea));
+            if (op !== 7) r[reg] = v;
+            return;
+          }
           const v = this.alu(op, this.getReg(reg, sz), this.rmRead(sz), sz);
           if (op !== 7) this.setReg(reg, sz, v);
           return;
@@ -899,8 +951,10 @@ export class Cpu extends Protect implements FpuHost {
     void r; void r16; void r8;
     switch (b) {
       case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+        if (osz === 4) { r[b & 7] = this.incdec(r[b & 7]!, 4, false); return; }
         this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, false)); return;
       case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+        if (osz === 4) { r[b & 7] = this.incdec(r[b & 7]!, 4, true); return; }
         this.setReg(b & 7, osz, this.incdec(this.getReg(b & 7, osz), osz, true)); return;
       case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
         this.push(this.getReg(b & 7, osz), osz); return;
@@ -972,6 +1026,7 @@ export class Cpu extends Protect implements FpuHost {
         const imm = b === 0x81 ? this.fetchImm(osz) : b === 0x83 ? (this.fetch8() << 24) >> 24 : this.fetch8();
         if (this.modrm >= 0xc0) {
           const rm = this.modrm & 7;
+          if (sz === 4) { const v = this.alu32(op, r[rm]!, imm); if (op !== 7) r[rm] = v; return; }
           const v = this.alu(op, this.getReg(rm, sz), imm, sz);
           if (op !== 7) this.setReg(rm, sz, v);
         } else if (op === 7) {

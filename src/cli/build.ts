@@ -554,7 +554,7 @@ export class Builder {
     const mt = this.resolveMachine();
     const pci = mt.kind === 'pc';
     this.resolveAccel();
-    const cpu = resolveCpu(this.cpuSpec);
+    const cpu = resolveCpu(this.cpuSpec, mt.kind === 'isapc' ? '486' : 'qemu64');
     const smp = resolveSmp(this.smpOpts, mt, (m) => this.warn(m));
     const memory = resolveMemory(this.memOpts, this.memWhere);
     // Memory hotplug (slots/maxmem) arrived with pc-i440fx-2.1; isapc never had it.

@@ -8,8 +8,9 @@ import type { MachineDescription } from './machine-description.js';
 import type { MachineType } from './machines.js';
 import { parseBool, parseInt64, parseSize, parseUint, type QemuOpts } from './qemu-opts.js';
 
-export function resolveCpu(spec: { text: string } | null): MachineDescription['cpu'] {
-  const text = spec?.text ?? 'qemu64';
+/** @param defaultModel the machine's default CPU (QEMU: qemu64 for pc, 486 for isapc). */
+export function resolveCpu(spec: { text: string } | null, defaultModel = 'qemu64'): MachineDescription['cpu'] {
+  const text = spec?.text ?? defaultModel;
   const parts = text.split(',');
   const modelName = parts[0]!;
   const m = findCpuModel(modelName);

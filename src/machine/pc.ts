@@ -179,7 +179,15 @@ export class PcMachine {
     const vramOff = mem.allocRom(VRAM_SIZE);
     const vram = mem.mem.subarray(vramOff, vramOff + VRAM_SIZE);
     let vgaRom: Uint8Array | null = null;
-    if (desc.firmware.vgaBiosPath) vgaRom = readFirmwareFile(desc.firmware.vgaBiosPath, 'VGA BIOS');
+    let vgaBiosName = desc.firmware.vgaBios;
+    let vgaBiosPath = desc.firmware.vgaBiosPath;
+    if (desc.vga.device !== null && /cirrus/.test(desc.vga.device)) {
+      // No Cirrus emulation yet: the standard VGA (with its own BIOS) stands in, and we say so.
+      vgaBiosName = pci ? 'vgabios-stdvga.bin' : 'vgabios-isavga.bin';
+      vgaBiosPath = this.findFirmwareOrNull(vgaBiosName);
+      this.host.log(`warning: ${desc.vga.device} is not emulated yet; using the standard VGA (${vgaBiosName}) instead`);
+    }
+    if (vgaBiosPath) vgaRom = readFirmwareFile(vgaBiosPath, 'VGA BIOS');
 
     if (pci) {
       const bus = new PciBus(this.io, mem, { memHoleStart: this.belowFourGiB });
@@ -216,7 +224,7 @@ export class PcMachine {
         vga.attach(this.io, mem);
         vga.mapLfb(mem, 0xe0000000);
         (this as { vga: Vga | null }).vga = vga;
-        if (vgaRom) this.fwcfg.addFile(`vgaroms/${desc.firmware.vgaBios ?? 'vgabios-isavga.bin'}`, vgaRom);
+        if (vgaRom) this.fwcfg.addFile(`vgaroms/${vgaBiosName ?? 'vgabios-isavga.bin'}`, vgaRom);
       }
     }
 
@@ -297,6 +305,10 @@ export class PcMachine {
       fw.addFile('etc/table-loader', acpi.loader);
     }
     if (desc.kernel !== null) this.setupKernel();
+  }
+
+  private findFirmwareOrNull(name: string): string | null {
+    try { return this.findFirmware(name); } catch { return null; }
   }
 
   private findFirmware(name: string): string {

@@ -15,6 +15,8 @@ describe('classic tutorial lines', () => {
     expect(d.memory.sizeBytes).toBe(1024 * 1024 * 1024);
     expect(d.boot.order).toBe('d');
     expect(d.boot.once).toBeNull();
+    // isapc's default CPU is a 486 (QEMU 7.2 `info qom-tree`: 486-x86_64-cpu).
+    expect(d.cpu.model).toBe('486');
     expect(d.firmware.searchPath[0]).toBe(dir);
     // isapc loads the 128 KiB SeaBIOS and the Cirrus VGA BIOS (strace of QEMU 7.2).
     expect(d.firmware.bios).toBe('bios.bin');

@@ -176,8 +176,12 @@ export class PcMonitorTarget implements MonitorTarget {
   // ------------------------------------------------------------ block devices
   private driveInfo(device: string): DriveInfo {
     const d = this.m.desc.drives.find((x) => x.id === device);
-    if (d === undefined) throw new Error(`Device '${device}' not found`);
+    if (d === undefined) throw Object.assign(new Error(`Device '${device}' not found`), { errorClass: 'DeviceNotFound' });
     return d;
+  }
+
+  private qdevOf(device: string): string {
+    return `/machine/unattached/device[${20 + this.m.desc.drives.findIndex((d) => d.id === device)}]`;
   }
 
   blockDevices(): BlockDeviceInfo[] {
@@ -187,7 +191,7 @@ export class PcMonitorTarget implements MonitorTarget {
       const removable = d.media === 'cdrom' || d.interface === 'floppy';
       return {
         device: d.id,
-        qdev: `/machine/unattached/device[${20 + idx}]`,
+        qdev: this.qdevOf(d.id),
         type: d.media === 'cdrom' ? 'cdrom' : d.interface === 'floppy' ? 'floppy' : 'hd',
         removable,
         locked: cd?.trayLocked ?? false,
@@ -199,6 +203,20 @@ export class PcMonitorTarget implements MonitorTarget {
         cache: d.cache === 'none' || d.cache === 'directsync' ? d.cache : 'writeback',
       } satisfies BlockDeviceInfo;
     });
+  }
+
+  blockSize(device: string): number | null {
+    const md = this.media.get(device);
+    return md?.node ? md.node.size() : null;
+  }
+
+  chardevList(): { id: string; filename: string }[] { return this.opts.chardevs?.() ?? []; }
+
+  /** Report a guest I/O error to QMP clients (for the block layer / IDE to call). */
+  blockIoError(device: string, operation: 'read' | 'write', action: 'report' | 'ignore' | 'stop', reason: string, nospace = false): void {
+    const md = this.media.get(device);
+    this.emit('BLOCK_IO_ERROR', { device, 'node-name': md?.file ? device : '', operation, action, nospace, reason });
+    if (action === 'stop') this.pause('user', 'paused');
   }
 
   blockInfo(): string[] {
@@ -223,7 +241,7 @@ export class PcMonitorTarget implements MonitorTarget {
     const md = this.media.get(device)!;
     const old = md.node;
     md.node = null; md.file = null; md.format = null;
-    this.emit('DEVICE_TRAY_MOVED', { device, id: '', 'tray-open': true });
+    this.emit('DEVICE_TRAY_MOVED', { device, 'tray-open': true, id: this.qdevOf(device) });
     if (old !== null) void closeChain(old).catch(() => { /* closing an ejected medium */ });
   }
 
@@ -241,7 +259,7 @@ export class PcMonitorTarget implements MonitorTarget {
     if (old !== null && !chan.eject(unit, true)) { /* forced eject always succeeds */ }
     chan.insertMedia(unit, node);
     md.node = node; md.file = file; md.format = format ?? 'raw'; md.readOnly = true;
-    this.emit('DEVICE_TRAY_MOVED', { device, id: '', 'tray-open': false });
+    this.emit('DEVICE_TRAY_MOVED', { device, 'tray-open': false, id: this.qdevOf(device) });
     if (old !== null) void closeChain(old).catch(() => { /* closing the replaced medium */ });
   }
 

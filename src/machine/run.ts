@@ -12,6 +12,7 @@ import { HumanMonitor, type MonitorTarget } from '../monitor/hmp.js';
 import { VgaRenderer } from '../devices/vga/render.js';
 import { screendump } from '../display/screendump.js';
 import { PcMachine } from './pc.js';
+import type { VncServer } from '../display/vnc/server.js';
 import { StatusLine } from './status-line.js';
 
 const PROG = 'qemu-ts-system-x86_64';
@@ -71,6 +72,18 @@ export async function runMachine(desc: MachineDescription): Promise<number> {
       new HumanMonitor(chr, target);
     }
     if (desc.qmp.length > 0) throw new Error('-qmp: QMP is not supported yet');
+
+    let vnc: VncServer | null = null;
+    if (desc.display.vnc !== null) {
+      if (renderer === null) throw new Error('-vnc: the machine has no display device (-vga none)');
+      const { startVnc } = await import('../display/vnc/server.js');
+      const { Ps2InputSink } = await import('../display/input.js');
+      vnc = await startVnc(desc.display.vnc, { fb: () => renderer }, new Ps2InputSink(m.i8042),
+        (msg) => { status.clear(); process.stderr.write(`${msg}\n`); },
+        { keymap: desc.keyboardLayout, name: desc.name ?? 'QEMU' });
+      const v = vnc;
+      closers.push(() => v.close());
+    }
 
     const onSignal = (sig: NodeJS.Signals) => quit(`terminating on signal ${sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1}`);
     process.on('SIGINT', onSignal);

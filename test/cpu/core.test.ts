@@ -304,3 +304,27 @@ describe('time inside a slice', () => {
     expect(seen).toEqual([3, 5]);
   });
 });
+
+describe('decoder fast path', () => {
+  it('32-bit ModRM/SIB/disp32 decode gives the same result wherever the instruction sits relative to a page end', () => {
+    // mov eax,[ebx+esi*4+0x100] ; mov [edi+0x200],eax ; hlt  placed at every offset around a page boundary
+    const insn = [0x8b, 0x84, 0xb3, 0x00, 0x01, 0x00, 0x00, 0x89, 0x87, 0x00, 0x02, 0x00, 0x00, 0xf4];
+    for (let start = 0x1ff0; start <= 0x2000; start++) {
+      const { cpu, mem } = machine(new Uint8Array(0));
+      mem.mem.set(insn, start);
+      cpu.cr0 |= 1;
+      cpu.setSegCache(1, 0x08, 0x0000ffff, 0x00cf9b00);
+      for (const s of [0, 2, 3, 4, 5]) cpu.setSegCache(s, 0x10, 0x0000ffff, 0x00cf9300);
+      cpu.modeChanged();
+      cpu.eip = start;
+      cpu.ebx = 0x30000; cpu.esi = 3; cpu.edi = 0x40000;
+      mem.mem.set([0x78, 0x56, 0x34, 0x12], 0x30000 + 12 + 0x100);
+      cpu.run(10);
+      expect(cpu.halted).toBe(true);
+      expect(cpu.eip).toBe(start + insn.length);
+      expect(cpu.eax).toBe(0x12345678);
+      expect(mem.mem[0x40200]).toBe(0x78);
+      expect(mem.mem[0x40203]).toBe(0x12);
+    }
+  });
+});

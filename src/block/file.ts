@@ -12,7 +12,18 @@ import { readSync, writeSync } from 'node:fs';
  * a thread-pool round trip costs ~100 us, pread of a cached sector ~2 us, and
  * emulated disks issue many small requests. Larger ones stay asynchronous.
  */
-const SYNC_IO_MAX = 256 * 1024;
+let SYNC_IO_MAX = 256 * 1024;
+
+/**
+ * Raise (or restore) the size up to which requests are synchronous. A batch
+ * tool with nothing else to overlap (qemu-ts-img convert) sets Infinity: a
+ * thread-pool hop per request then only adds wake-ups and, on a loaded
+ * machine, scheduling delay. The emulator keeps the default so a big
+ * request never stalls the event loop.
+ */
+export function setSyncIoMax(bytes: number): void {
+  SYNC_IO_MAX = bytes;
+}
 import { BlockError, errnoText } from './errors.js';
 import { WriteLock, noteOpen, isOpenHere, lockErrorText } from './lock.js';
 

@@ -30,7 +30,7 @@ export async function dataExtents(path: string): Promise<Array<[number, number]>
     let out = '';
     let child;
     try {
-      child = spawn('python3', ['-c', HELPER, path], { stdio: ['ignore', 'pipe', 'ignore'] });
+      child = spawn('python3', ['-S', '-I', '-c', HELPER, path], { stdio: ['ignore', 'pipe', 'ignore'] });
     } catch {
       resolve(null);
       return;

@@ -415,13 +415,60 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     return this.serialize(async () => {
       await this.checkWritable(offset, buf.length);
       let done = 0;
+      const cs = this.cs;
+      const batch = !this.extL2 && !this.hasDataFile;
       while (done < buf.length) {
         const off = offset + done;
-        const n = Math.min(this.cs - (off % this.cs), buf.length - done);
+        if (batch && off % cs === 0 && buf.length - done >= 2 * cs) {
+          const n = await this.writeNewRun(off, buf.subarray(done, done + Math.floor((buf.length - done) / cs) * cs));
+          if (n > 0) {
+            done += n;
+            continue;
+          }
+        }
+        const n = Math.min(cs - (off % cs), buf.length - done);
         await this.writeInCluster(off, buf.subarray(done, done + n));
         done += n;
       }
     });
+  }
+
+  /**
+   * Fast path for whole clusters that have no host cluster yet (the common
+   * case of convert and of a guest filling a fresh image): allocate the run
+   * of clusters contiguously, write the data with one call, then point the
+   * L2 entries at it in memory. Returns the bytes written, 0 when the first
+   * two clusters do not qualify (the caller then goes cluster by cluster).
+   * Order is the same as writeInCluster's: data before the in-memory L2
+   * update; refcounts and L2 reach the disk at flush, refcounts first.
+   */
+  private async writeNewRun(off: number, data: Uint8Array): Promise<number> {
+    const cs = this.cs;
+    const span = cs * this.l2Entries;
+    const i0 = Math.floor((off % span) / cs);
+    const maxK = Math.min(data.length / cs, this.l2Entries - i0);
+    const { t } = await this.l2ForWrite(Math.floor(off / span));
+    const dv = t.dv;
+    const v3 = this.h.version >= 3;
+    let k = 0;
+    while (k < maxK) {
+      const at = (i0 + k) * 8;
+      const lo = dv.getUint32(at + 4);
+      // no host cluster, not compressed; a v3 zero flag is overwritten as a whole
+      if (dv.getUint32(at) !== 0 || (lo !== 0 && !(lo === 1 && v3))) break;
+      k++;
+    }
+    if (k < 2) return 0;
+    const host = await this.rc.alloc(k);
+    await this.dataFile.write(host, k * cs === data.length ? data : data.subarray(0, k * cs));
+    this.unsynced = true;
+    for (let j = 0; j < k; j++) {
+      const h = host + j * cs;
+      dv.setUint32((i0 + j) * 8, Math.floor(h / 4294967296) | COPIED_HI);
+      dv.setUint32((i0 + j) * 8 + 4, h >>> 0);
+    }
+    t.dirty = true;
+    return k * cs;
   }
 
   /** L2 table for guest L1 index l1i, allocated or copied (COW) so it can be modified. */

@@ -5,12 +5,13 @@
 // console captured; QEMU runs as qemu-system-i386 -nographic.
 // Usage: node scripts/bench-boot.mjs [--append "kernel args"] [--timeout SECONDS] [--qemu PATH] [--only qemu|qemu-ts]
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const opts = { append: 'console=ttyS0 quiet lpj=4000000 tsc=unstable panic=-1', timeout: 900, qemu: '/usr/bin/qemu-system-i386', only: '' };
+const fast = readFileSync(join(root, 'scripts/guest/fast-append.txt'), 'utf8').trim();
+const opts = { append: `console=ttyS0 ${fast}`, timeout: 900, qemu: '/usr/bin/qemu-system-i386', only: '' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const k = argv[i];

@@ -16,7 +16,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${QEMU_TS_CACHE:-$HOME/.cache/qemu-ts}"
 out="$CACHE/hdd"
 linux="$(bash "$here/build-linux-guest.sh" | tail -1)"
-if [ -s "$out/disk.img" ] && [ -s "$out/disk.qcow2" ] && [ "$out/disk.img" -nt "$here/build-hdd.sh" ] && [ "$out/disk.img" -nt "$linux/initramfs.gz" ]; then
+if [ -s "$out/disk.img" ] && [ -s "$out/disk.qcow2" ] && [ "$out/disk.img" -nt "$here/build-hdd.sh" ] && [ "$out/disk.img" -nt "$linux/initramfs.gz" ] && [ "$out/disk.img" -nt "$here/fast-append.txt" ]; then
   echo "$out"; exit 0
 fi
 for t in grub-mkimage mkfs.ext2 qemu-img strings; do
@@ -92,14 +92,15 @@ node "$here/mkinitramfs.mjs" "$work/initrd.gz" \
 mkdir -p "$work/fs/boot/grub" "$work/fs/data"
 cp "$linux/vmlinuz" "$work/fs/boot/vmlinuz"
 cp "$work/initrd.gz" "$work/fs/boot/initrd.gz"
-cat > "$work/fs/boot/grub/grub.cfg" <<'CFG'
+FAST="$(cat "$here/fast-append.txt")"
+cat > "$work/fs/boot/grub/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input serial
 terminal_output serial
 set timeout=0
 menuentry 'linux' {
   echo 'qemu-ts hdd: GRUB loading linux'
-  linux /boot/vmlinuz console=ttyS0 quiet lpj=4000000 tsc=unstable panic=-1
+  linux /boot/vmlinuz console=ttyS0 $FAST
   initrd /boot/initrd.gz
 }
 CFG

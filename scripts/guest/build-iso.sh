@@ -4,7 +4,7 @@
 #   $CACHE/iso/linux.iso        boots menu entry 0 at once (for pc)
 #   $CACHE/iso/linux-isapc.iso  the same disc, boots entry 1 at once (for isapc)
 # CACHE = ${QEMU_TS_CACHE:-~/.cache/qemu-ts}. GRUB's menu is on the serial console; entries:
-#   0 linux        console=ttyS0 + the fast-boot arguments
+#   0 linux        console=ttyS0 + the fast-boot arguments (fast-append.txt)
 #   1 linux-noapic the same with noapic: isapc has no IO-APIC, and without noapic
 #                  Debian's kernel oopses in setup_IO_APIC there (seen on real QEMU)
 # Rebuilt only when this script (or the Linux guest) changes. Prints the output folder.
@@ -14,7 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${QEMU_TS_CACHE:-$HOME/.cache/qemu-ts}"
 out="$CACHE/iso"
 linux="$(bash "$here/build-linux-guest.sh" | tail -1)"
-if [ -s "$out/linux-isapc.iso" ] && [ -s "$out/linux.iso" ] && [ "$out/linux.iso" -nt "$here/build-iso.sh" ] && [ "$out/linux.iso" -nt "$linux/initramfs.gz" ]; then echo "$out"; exit 0; fi
+if [ -s "$out/linux-isapc.iso" ] && [ -s "$out/linux.iso" ] && [ "$out/linux.iso" -nt "$here/build-iso.sh" ] && [ "$out/linux.iso" -nt "$linux/initramfs.gz" ] && [ "$out/linux.iso" -nt "$here/fast-append.txt" ]; then echo "$out"; exit 0; fi
 for t in grub-mkrescue xorriso mformat; do
   command -v $t >/dev/null || { echo "build-iso.sh: $t is missing (apt-get install grub-pc-bin grub-common xorriso mtools)" >&2; exit 1; }
 done
@@ -24,7 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/iso/boot/grub"
 cp "$linux/vmlinuz" "$linux/initramfs.gz" "$work/iso/boot/"
-FAST='quiet lpj=4000000 tsc=unstable panic=-1'
+FAST="$(cat "$here/fast-append.txt")"
 cat > "$work/iso/boot/grub/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input serial

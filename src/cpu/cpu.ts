@@ -459,6 +459,29 @@ export class Cpu extends Protect implements FpuHost {
     this.lres = r; this.lmask = m; this.lsign = SIGN[sz]!;
     return r;
   }
+  /**
+   * Condition code n for Jcc: the common cases after CMP/SUB (and ZF after any
+   * arithmetic) straight from the lazy operands, everything else through `cond`.
+   */
+  private condFast(n: number): boolean {
+    const lop = this.lop;
+    if (lop === L_SUB) {
+      const lf = this.lf, a = lf[0]!, b = lf[1]!;
+      let t: boolean;
+      switch (n >> 1) {
+        case 1: t = (a >>> 0) < (b >>> 0); break; // B: CF
+        case 2: t = a === b; break; // Z (operands are masked to the size, so equal iff the result is 0)
+        case 3: t = (a >>> 0) <= (b >>> 0); break; // BE: CF | ZF
+        case 6: if (lf[3] !== -1) return this.cond(n); t = a < b; break; // L (32-bit): SF != OF
+        case 7: if (lf[3] !== -1) return this.cond(n); t = a <= b; break; // LE
+        default: return this.cond(n);
+      }
+      return (n & 1) !== 0 ? !t : t;
+    }
+    if ((n & 14) === 4 && lop !== L_NONE) return (this.lres === 0) !== ((n & 1) !== 0);
+    return this.cond(n);
+  }
+
   /** `alu` for 32-bit operands (no masking: values are int32 already). */
   private alu32(op: number, a: number, b: number): number {
     const lf = this.lf;
@@ -1004,8 +1027,7 @@ export class Cpu extends Protect implements FpuHost {
       case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
         const d = (this.fetch8() << 24) >> 24;
         // JZ/JNZ after an arithmetic op: ZF straight from the lazy result
-        const t = (b & 14) === 4 && this.lop !== L_NONE ? (this.lres === 0) !== ((b & 1) !== 0) : this.cond(b & 15);
-        if (t) this.jumpRel(d);
+        if (this.condFast(b & 15)) this.jumpRel(d);
         return;
       }
       default:
@@ -1621,7 +1643,7 @@ export class Cpu extends Protect implements FpuHost {
       case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
       case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
         const d = osz === 2 ? (this.fetch16() << 16) >> 16 : this.fetch32();
-        if (this.cond(b & 15)) this.jumpRel(d);
+        if (this.condFast(b & 15)) this.jumpRel(d);
         return;
       }
       case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:

@@ -328,3 +328,35 @@ describe('decoder fast path', () => {
     }
   });
 });
+
+describe('Jcc after CMP', () => {
+  it('every condition taken/not taken as SETcc computes it (short and near forms, 8/16/32-bit compares)', () => {
+    const vals = [0, 1, 2, 0x7f, 0x80, 0x81, 0xff, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff, 0x12345678, 0x9abcdef0];
+    const cmps = [[0x38, 0xd8], [0x66, 0x39, 0xd8], [0x39, 0xd8], [0x83, 0xf8, 0x80], [0x3d, 0x00, 0x80, 0x00, 0x00]]; // cmp al,bl / ax,bx / eax,ebx / eax,-128 / eax,0x8000
+    let checked = 0;
+    for (const cmp of cmps) {
+      for (let cc = 0; cc < 16; cc++) {
+        for (const near of [false, true]) {
+          const jcc = near ? [0x0f, 0x80 | cc, 0x03, 0x00, 0x00, 0x00] : [0x70 | cc, 0x03];
+          // cmp ; setcc dl ; jcc +3 ; mov cl,0 ; hlt ; mov cl,1 ; hlt
+          const code = [...cmp, 0x0f, 0x90 | cc, 0xc2, ...jcc, 0xb1, 0x00, 0xf4, 0xb1, 0x01, 0xf4];
+          const { cpu, mem } = machine(new Uint8Array(0));
+          mem.mem.set(code, 0x3000);
+          cpu.cr0 |= 1;
+          cpu.setSegCache(1, 0x08, 0x0000ffff, 0x00cf9b00);
+          for (const s of [0, 2, 3, 4, 5]) cpu.setSegCache(s, 0x10, 0x0000ffff, 0x00cf9300);
+          cpu.modeChanged();
+          for (const a of vals) {
+            for (const b of vals) {
+              cpu.halted = false; cpu.eip = 0x3000; cpu.eax = a; cpu.ebx = b; cpu.ecx = 0xff; cpu.edx = 0xff;
+              cpu.run(10);
+              expect(cpu.ecx & 0xff, `cc=${cc} a=${a.toString(16)} b=${b.toString(16)} cmp=${cmp}`).toBe(cpu.edx & 0xff);
+              checked++;
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBe(5 * 16 * 2 * vals.length * vals.length);
+  });
+});

@@ -61,6 +61,8 @@ export class CopyError extends Error {}
 const KIND_DATA = 0;
 const KIND_ZERO = 1;
 const KIND_SKIP = 2;
+/** Read as data, found all zero: like KIND_ZERO, but -S may still write it. */
+const KIND_ZERO_READ = 3;
 
 interface Window {
   src: CopySource;
@@ -113,7 +115,7 @@ export function markZeroGranules(view: Uint8Array, g: number, kinds: Uint8Array)
       ? buf.subarray(b, be).equals(zeroBlock.subarray(0, be - b))
       : isZeroBytes(buf, b, be);
     if (allZero) {
-      for (let i = gi0; i < gi1; i++) if (kinds[i] === KIND_DATA) kinds[i] = KIND_ZERO;
+      for (let i = gi0; i < gi1; i++) if (kinds[i] === KIND_DATA) kinds[i] = KIND_ZERO_READ;
       continue;
     }
     if (block === g) continue;
@@ -122,7 +124,7 @@ export function markZeroGranules(view: Uint8Array, g: number, kinds: Uint8Array)
       const from = i * g;
       const to = Math.min(len, from + g);
       const zero = words && (to & 3) === 0 ? isZeroRange(words, from, to) : isZeroBytes(buf, from, to);
-      if (zero) kinds[i] = KIND_ZERO;
+      if (zero) kinds[i] = KIND_ZERO_READ;
     }
   }
 }
@@ -196,8 +198,9 @@ export async function copyImage(plan: CopyPlan): Promise<void> {
     const buf = getBuf();
     const view = buf.subarray(0, w.len);
     try {
-      if (ext) {
-        // read only the granule runs that hold data; the rest is never looked at
+      if (ext || plan.minSparse > 0) {
+        // read only the granule runs that hold data; zero and unallocated runs
+        // (block status, SEEK_DATA) are never read, filled or scanned
         let i = 0;
         while (i < n) {
           if (kinds[i] !== KIND_DATA) { i++; continue; }
@@ -217,13 +220,15 @@ export async function copyImage(plan: CopyPlan): Promise<void> {
     }
     if (plan.minSparse > 0) {
       markZeroGranules(view, g, kinds);
-      // zero runs shorter than minSparse between data are written as data
+      // zero runs found in read data, shorter than minSparse and between
+      // data, are written as data (as qemu-img does); holes that block
+      // status or SEEK_DATA reported are never written
       if (plan.minSparse > g && !plan.compress) {
         let i = 0;
         while (i < n) {
-          if (kinds[i] !== KIND_ZERO) { i++; continue; }
+          if (kinds[i] !== KIND_ZERO_READ) { i++; continue; }
           let j = i;
-          while (j < n && kinds[j] === KIND_ZERO) j++;
+          while (j < n && kinds[j] === KIND_ZERO_READ) j++;
           const bounded = i > 0 && j < n && kinds[i - 1] === KIND_DATA && kinds[j] === KIND_DATA;
           if (bounded && (j - i) * g < plan.minSparse) kinds.fill(KIND_DATA, i, j);
           i = j;
@@ -264,7 +269,7 @@ export async function copyImage(plan: CopyPlan): Promise<void> {
           } else {
             await target.write(w.tgtOff + from, buf!.subarray(from, to));
           }
-        } else if (k === KIND_ZERO && !plan.targetZeroInit) {
+        } else if ((k === KIND_ZERO || k === KIND_ZERO_READ) && !plan.targetZeroInit) {
           await target.writeZeroes(w.tgtOff + from, to - from, true);
         }
         i = j;

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 
 const HELPER = [
   'import os,sys',
@@ -24,13 +25,32 @@ const HELPER = [
   'sys.stdout.write("\\n".join(out))',
 ].join('\n');
 
+/**
+ * The system interpreter by absolute path when there is one: a `python3`
+ * found first on PATH may be a version-manager shim (pyenv) that runs dozens
+ * of shell processes, seconds on a loaded machine, before python starts.
+ */
+let pythonPath: string | null = null;
+function python(): string {
+  if (pythonPath === null) {
+    pythonPath = 'python3';
+    for (const p of ['/usr/bin/python3', '/usr/local/bin/python3']) {
+      if (existsSync(p)) {
+        pythonPath = p;
+        break;
+      }
+    }
+  }
+  return pythonPath;
+}
+
 /** Sorted [start, end) byte ranges holding data, or null when unknown. */
 export async function dataExtents(path: string): Promise<Array<[number, number]> | null> {
   return new Promise((resolve) => {
     let out = '';
     let child;
     try {
-      child = spawn('python3', ['-S', '-I', '-c', HELPER, path], { stdio: ['ignore', 'pipe', 'ignore'] });
+      child = spawn(python(), ['-S', '-I', '-c', HELPER, path], { stdio: ['ignore', 'pipe', 'ignore'] });
     } catch {
       resolve(null);
       return;

@@ -96,6 +96,14 @@ export async function run(argv: string[], io: IO): Promise<number> {
       sources[0] = await loadSnapshot(sources[0]!, p);
     }
     const total = sources.reduce((a, n) => a + n.size(), 0);
+    // raw files: skip holes like qemu-img does with SEEK_DATA; the lookup runs
+    // in a helper process, started now so it overlaps creating the target
+    const { sparseExtents } = await import('../../util/extents.js');
+    const extentsP = sources.map((node) => {
+      const p = node.driver.name === 'raw' && !node.backing ? sparseExtents(node.filename) : Promise.resolve(null);
+      p.catch(() => { /* awaited below */ });
+      return p;
+    });
 
     const drv = block.getDriver(outputFormat);
     if (!drv) throw new ImgError(unknownFormat(outputFormat));
@@ -132,12 +140,10 @@ export async function run(argv: string[], io: IO): Promise<number> {
 
     const bar = await Progress.start(io, progress, 'converting');
     const cs = target.clusterSize();
-    const { sparseExtents } = await import('../../util/extents.js');
-    const copySources = await Promise.all(sources.map(async (node) => ({
+    const copySources = await Promise.all(sources.map(async (node, i) => ({
       node,
       size: node.size(),
-      // raw files: skip holes like qemu-img does with SEEK_DATA
-      extents: node.driver.name === 'raw' && !node.backing ? await sparseExtents(node.filename) : null,
+      extents: await extentsP[i]!,
     })));
     await copyImage({
       sources: copySources,

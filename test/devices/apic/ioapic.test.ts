@@ -125,6 +125,34 @@ describe('IO-APIC delivery', () => {
     expect(rd(0x10 + 18) & REMOTE_IRR).toBe(REMOTE_IRR);
   });
 
+  it('an edge that arrives while the pin is masked is delivered on unmask (as QEMU)', () => {
+    const b = bench();
+    b.enable();
+    b.route(4, MASKED | 0x44);
+    b.ioapic.setIrq(4, true); b.ioapic.setIrq(4, false);
+    expect(b.lapic.hasInterrupt()).toBe(false);
+    b.ioWr(0x10 + 8, 0x44);
+    expect(b.lapic.acknowledge()).toBe(0x44);
+    b.wr(R.EOI, 0);
+    b.ioWr(0x10 + 8, MASKED | 0x44); b.ioWr(0x10 + 8, 0x44); // nothing latched any more
+    expect(b.lapic.hasInterrupt()).toBe(false);
+  });
+
+  it('saveState/loadState keeps redirection entries, latches and Remote IRR', () => {
+    const b = bench();
+    b.enable();
+    b.route(10, LEVEL | 0x41, 0);
+    b.ioapic.setIrq(10, true);
+    const copy = bench();
+    copy.ioapic.loadState(JSON.parse(JSON.stringify(b.ioapic.saveState())));
+    copy.lapic.loadState(JSON.parse(JSON.stringify(b.lapic.saveState())));
+    expect(copy.ioRd(0x10 + 20)).toBe(b.ioRd(0x10 + 20));
+    expect(copy.lapic.acknowledge()).toBe(0x41);
+    copy.ioapic.setIrq(10, false);
+    copy.wr(R.EOI, 0);
+    expect(copy.ioRd(0x10 + 20) & REMOTE_IRR).toBe(0);
+  });
+
   it('NMI and INIT delivery modes, and a masked LAPIC LVT does not matter to them', () => {
     const b = bench();
     b.route(5, 0x400);

@@ -264,6 +264,9 @@ export class Protect extends Mmu {
       }
       this.setSegCache(SS, nss, slo, shi);
       this.r32[4] = nesp;
+      // The pushes onto the inner stack are supervisor accesses: switch CPL (and the TLB
+      // permissions) first. A fault here is rolled back by the caller, which restores CPL.
+      this.cpl = dpl; this.selectTlb();
       if (vm) {
         this.push(this.segSel[GS]!, sz); this.push(this.segSel[FS]!, sz);
         this.push(this.segSel[DS]!, sz); this.push(this.segSel[ES]!, sz);
@@ -272,7 +275,6 @@ export class Protect extends Mmu {
       this.push(fl, sz); this.push(ocs, sz); this.push(retEip, sz);
       if (err >= 0) this.push(err, sz);
       if (vm) { this.setSegNull(GS, 0); this.setSegNull(FS, 0); this.setSegNull(DS, 0); this.setSegNull(ES, 0); }
-      this.cpl = dpl; this.selectTlb();
       this.loadCs(sel, clo, chi, dpl);
       this.modeChanged();
     } else {
@@ -369,13 +371,22 @@ export class Protect extends Mmu {
       const params: number[] = [];
       for (let i = pcount - 1; i >= 0; i--) params.push(this.peek(i * gsz, gsz));
       const ocs = this.segSel[CS]!;
+      const osLo = this.segBase[SS]!, osLim = this.segLimit[SS]!, osAr = this.segAR[SS]!, ocpl = this.cpl;
       this.setSegCache(SS, nss, slo, shi);
       this.r32[4] = nesp;
-      this.push(oss, gsz); this.push(oesp, gsz);
-      for (const p of params) this.push(p, gsz);
-      this.push(ocs, gsz); this.push(retEip, gsz);
-      if (toff > climit) this.fault(EX_GP, 0);
+      // Inner-stack pushes are supervisor accesses: CPL changes first, and is restored on a fault.
       this.cpl = cdpl; this.selectTlb();
+      try {
+        this.push(oss, gsz); this.push(oesp, gsz);
+        for (const p of params) this.push(p, gsz);
+        this.push(ocs, gsz); this.push(retEip, gsz);
+        if (toff > climit) this.fault(EX_GP, 0);
+      } catch (e) {
+        this.segSel[SS] = oss; this.segBase[SS] = osLo; this.segLimit[SS] = osLim; this.segAR[SS] = osAr;
+        this.segFast(SS);
+        this.r32[4] = oesp; this.cpl = ocpl; this.selectTlb();
+        throw e;
+      }
       this.loadCs(tsel, clo, chi, cdpl);
     } else {
       if (isCall) { this.push(this.segSel[CS]!, gsz); this.push(retEip, gsz); }

@@ -27,7 +27,7 @@ if (!(opts.timeout > 0)) { console.error('bench-boot: --timeout needs a positive
 const guestDir = execFileSync('bash', [join(root, 'scripts/guest/build-linux-guest.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
 const kernel = join(guestDir, 'vmlinuz');
 const initrd = join(guestDir, 'initramfs.gz');
-const args = ['-m', '128', '-kernel', kernel, '-initrd', initrd, '-append', opts.append, '-nographic', '-no-reboot', '-net', 'none'];
+const args = ['-m', '128', '-cpu', 'pentium3', '-kernel', kernel, '-initrd', initrd, '-append', opts.append, '-nographic', '-no-reboot', '-net', 'none'];
 const PROMPT = '/ # ';
 
 /** Real QEMU: seconds from spawn to the shell prompt on the serial console. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialSession } from '../helpers/serial-session.js';
 import { QemuTsSession, type GuestConsole } from '../helpers/qemu-ts-session.js';
-import { hddGuest } from '../helpers/guests-extra.js';
+import { hddGuest, LINUX_CPU } from '../helpers/guests-extra.js';
 
 const QEMU = '/usr/bin/qemu-system-i386';
 const PART_OFFSET = 2048 * 512;
@@ -32,7 +32,7 @@ function hostRead(disk: string, format: 'raw' | 'qcow2', path: string, dir: stri
 type Start = (args: string[]) => Promise<GuestConsole>;
 
 async function bootToShell(start: Start, disk: string, format: string, extra: string[], bootMs: number): Promise<GuestConsole> {
-  const s = await start(['-M', 'pc', '-m', '128', '-drive', `file=${disk},format=${format},if=ide,index=0,media=disk`,
+  const s = await start(['-M', 'pc', ...LINUX_CPU, '-m', '128', '-drive', `file=${disk},format=${format},if=ide,index=0,media=disk`,
     '-boot', 'c', '-net', 'none', '-nographic', '-no-reboot', ...extra]);
   await s.expect('qemu-ts hdd: GRUB loading linux', bootMs);
   await s.expect('qemu-ts hdd: /dev/sda1 mounted on /mnt', bootMs);

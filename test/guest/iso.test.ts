@@ -6,13 +6,13 @@ import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { SerialSession } from '../helpers/serial-session.js';
 import { QemuTsSession, type GuestConsole } from '../helpers/qemu-ts-session.js';
-import { isoGuest } from '../helpers/guests-extra.js';
+import { isoGuest, LINUX_CPU } from '../helpers/guests-extra.js';
 
 const QEMU = '/usr/bin/qemu-system-i386';
 function args(machine: string): string[] {
   const iso = isoGuest();
   const disc = machine === 'isapc' ? join(dirname(iso), 'linux-isapc.iso') : iso;
-  return ['-M', machine, ...(machine === 'isapc' ? ['-cpu', 'pentium3'] : []), '-m', '128',
+  return ['-M', machine, ...LINUX_CPU, '-m', '128',
     '-cdrom', disc, '-boot', 'd', '-net', 'none', '-nographic', '-no-reboot'];
 }
 

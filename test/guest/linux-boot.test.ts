@@ -4,12 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { linuxGuest } from '../helpers/guests.js';
 import { QemuTsSession } from '../helpers/qemu-ts-session.js';
-import { FAST_APPEND } from '../helpers/guests-extra.js';
+import { FAST_APPEND, LINUX_CPU } from '../helpers/guests-extra.js';
 
 describe('Linux -kernel guest on qemu-ts', () => {
   it('boots to a shell on the serial console, runs a command, powers off with status 0', async () => {
     const g = linuxGuest();
-    const s = await QemuTsSession.start(['-m', '128', '-kernel', g.kernel, '-initrd', g.initrd,
+    const s = await QemuTsSession.start(['-m', '128', ...LINUX_CPU, '-kernel', g.kernel, '-initrd', g.initrd,
       '-append', `console=ttyS0 ${FAST_APPEND}`, '-nographic', '-no-reboot']);
     try {
       await s.expect('qemu-ts guest: Linux', 14 * 60_000);

@@ -12,6 +12,14 @@ import { projectRoot } from './guests.js';
  */
 export const FAST_APPEND = readFileSync(join(projectRoot, 'scripts/guest/fast-append.txt'), 'utf8').trim();
 
+/**
+ * The CPU the Linux guests run on, on both emulators. qemu-ts's default (qemu64) is an
+ * AuthenticAMD part without MMX; Linux's AMD FXSAVE-leak workaround executes EMMS on
+ * every FPU restore, which qemu-ts does not implement yet (#UD, oops, reset at the exec
+ * of /init). pentium3 is GenuineIntel and is what QEMU's isapc tests use as well.
+ */
+export const LINUX_CPU = ['-cpu', 'pentium3'];
+
 function build(script: string, files: string[]): string[] {
   const out = execFileSync('bash', [join(projectRoot, 'scripts/guest', script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
   const paths = files.map((f) => join(out, f));

@@ -773,6 +773,20 @@ export class Cpu extends Protect implements FpuHost {
         default: this.execF(b, osz); return;
       }
     }
+    if (b === 0x66) {
+      // a lone operand-size prefix (16-bit data in 32-bit code and vice versa): no prefix state to set or clear
+      const ip = this.eip;
+      if (ip >= this.winLo && ip <= this.winHi) {
+        const b2 = this.ram[this.winOff + ip]!;
+        if (PREFIX[b2] === 0) {
+          this.eip = ip + 1;
+          const d = this.csD;
+          this.os32 = !d; this.as32 = d;
+          this.exec(b2);
+          return;
+        }
+      }
+    }
     this.eip--;
     this.stepPrefixed();
     this.clearPrefixes();

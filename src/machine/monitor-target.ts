@@ -12,6 +12,7 @@ import { parseKeyCombo } from '../devices/isa/keycodes.js';
 import { VgaRenderer } from '../devices/vga/render.js';
 import { screendump } from '../display/screendump.js';
 import { readLinear, listMappings } from '../debug/page-walk.js';
+import { GdbStub } from '../debug/gdbstub.js';
 import { MonitorError, type BlockDeviceInfo, type MonitorTarget, type RunState } from '../monitor/hmp.js';
 import type { StopReason } from './main-loop.js';
 import type { PcMachine } from './pc.js';
@@ -309,10 +310,36 @@ export class PcMonitorTarget implements MonitorTarget {
     this.opts.vncPassword(password);
   }
 
-  gdbserver(spec: string): Promise<string> | string {
-    if (this.opts.gdbserver === undefined) throw new Error('gdbserver is not available');
-    return this.opts.gdbserver(spec);
+  private gdb: GdbStub | null = null;
+
+  /** Start the gdb stub on a device ('tcp::1234'); resolves with the TCP port bound. Replaces a running stub. */
+  async startGdb(spec: string): Promise<number> {
+    await this.stopGdb();
+    const stub = new GdbStub({
+      cpu: this.m.cpu, mem: this.m.mem,
+      pause: () => this.pause('gdb', 'debug'),
+      resume: () => this.resume('user'),
+      quit: () => this.quit(),
+    });
+    const port = await stub.listen(spec);
+    this.gdb = stub;
+    return port;
   }
+
+  async stopGdb(): Promise<void> {
+    const g = this.gdb; this.gdb = null;
+    if (g !== null) await g.close();
+  }
+
+  async gdbserver(spec: string): Promise<string> {
+    if (this.opts.gdbserver !== undefined) return this.opts.gdbserver(spec);
+    if (spec === 'none') { await this.stopGdb(); return 'Disabled gdbserver'; }
+    try { await this.startGdb(spec); } catch (e) { throw new MonitorError(`Could not open gdbserver on device '${spec}'`, { cause: e }); }
+    return `Waiting for gdb connection on device '${spec}'`;
+  }
+
+  /** Close the gdb stub and QMP-visible resources (call once the machine has stopped). */
+  async close(): Promise<void> { await this.stopGdb(); }
 
   log(items: string): void {
     const list = items.split(',');

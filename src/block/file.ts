@@ -4,33 +4,72 @@
  * Reads past the end of the file return zeros (as QEMU's file driver does
  * for format drivers); the file's length is tracked so size() is cheap.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { readSync, writeSync } from 'node:fs';
+import {
+  closeSync, fdatasync, fdatasyncSync, fstat, fstatSync, ftruncate, ftruncateSync, open as openCb, openSync,
+  read as readCb, readSync, stat, statSync, write as writeCb, writeSync, close as closeCb, type BigIntStats, type Stats,
+} from 'node:fs';
+import { promisify } from 'node:util';
 
 /**
- * Requests up to this size use the synchronous syscalls on the handle's fd:
- * a thread-pool round trip costs ~100 us, pread of a cached sector ~2 us, and
+ * Requests up to this size use the synchronous syscalls on the fd: a
+ * thread-pool round trip costs ~100 us, pread of a cached sector ~2 us, and
  * emulated disks issue many small requests. Larger ones stay asynchronous.
  */
 let SYNC_IO_MAX = 256 * 1024;
+/** Batch mode: every file operation is synchronous (see setBatchMode). */
+let batch = false;
+/** Whether sync() reaches the disk (false for qemu-img's cache=unsafe). */
+let flushes = true;
 
 /**
- * Raise (or restore) the size up to which requests are synchronous. A batch
- * tool with nothing else to overlap (qemu-ts-img convert) sets Infinity: a
- * thread-pool hop per request then only adds wake-ups and, on a loaded
- * machine, scheduling delay. The emulator keeps the default so a big
- * request never stalls the event loop.
+ * Batch mode, for a command-line tool with nothing to overlap with its I/O
+ * (qemu-ts-img convert): every request, whatever its size, and open, stat,
+ * truncate, flush and close use the synchronous syscalls. A thread-pool hop
+ * per call then costs nothing; on a loaded machine each hop costs two
+ * scheduling delays. The emulator keeps the default, so a big request never
+ * stalls its event loop.
  */
-export function setSyncIoMax(bytes: number): void {
-  SYNC_IO_MAX = bytes;
+export function setBatchMode(on: boolean): void {
+  batch = on;
+  SYNC_IO_MAX = on ? Infinity : 256 * 1024;
 }
+
+/**
+ * cache=unsafe (qemu-img convert's default for the target): flush requests
+ * are ignored, so nothing waits for the disk. Write ordering barriers go with
+ * them: a host crash during the copy can leave a broken target, which the
+ * caller deletes or rewrites anyway.
+ */
+export function setFlushes(on: boolean): void {
+  flushes = on;
+}
+
+const pOpen = promisify(openCb);
+const pRead = promisify(readCb);
+const pWrite = promisify(writeCb);
+const pClose = promisify(closeCb);
+const pTruncate = promisify(ftruncate);
+const pDatasync = promisify(fdatasync);
+const pStat = promisify(stat);
+const pFstat = promisify(fstat);
+
+function statBig(filename: string): Promise<BigIntStats> | BigIntStats {
+  return batch ? statSync(filename, { bigint: true }) : (pStat(filename, { bigint: true }) as Promise<BigIntStats>);
+}
+function openFd(filename: string, flags: string): Promise<number> | number {
+  return batch ? openSync(filename, flags) : pOpen(filename, flags);
+}
+function closeFd(fd: number): Promise<void> | void {
+  return batch ? closeSync(fd) : pClose(fd);
+}
+
 import { BlockError, errnoText } from './errors.js';
 import { WriteLock, noteOpen, isOpenHere, lockErrorText } from './lock.js';
 
 export class HostFile {
   private constructor(
     readonly filename: string,
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     readonly writable: boolean,
     private len: number,
     private readonly lock: WriteLock | null,
@@ -46,14 +85,14 @@ export class HostFile {
   static async open(filename: string, writable: boolean): Promise<HostFile> {
     let st;
     try {
-      st = await stat(filename, { bigint: true });
+      st = await statBig(filename);
     } catch (e) {
       throw new BlockError(`Could not open '${filename}': ${errnoText(e)}`);
     }
     if (st.isDirectory()) throw new BlockError(`'file' driver requires '${filename}' to be a regular file`);
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(filename, writable ? 'r+' : 'r');
+      fd = await openFd(filename, writable ? 'r+' : 'r');
     } catch (e) {
       throw new BlockError(`Could not open '${filename}': ${errnoText(e)}`);
     }
@@ -62,35 +101,37 @@ export class HostFile {
       try {
         lock = WriteLock.acquire(st.dev, st.ino, filename);
       } catch (e) {
-        await fh.close();
+        await closeFd(fd);
         throw e;
       }
     }
-    return new HostFile(filename, fh, writable, Number(st.size), lock, { dev: st.dev, ino: st.ino });
+    return new HostFile(filename, fd, writable, Number(st.size), lock, { dev: st.dev, ino: st.ino });
   }
 
   /** Create (or truncate) a file for writing. Error: `Could not create 'F': <strerror>`. */
   static async create(filename: string): Promise<HostFile> {
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await open(filename, 'a+'); // create without truncating before the lock is ours
-      await fh.close();
-      fh = await open(filename, 'r+');
+      fd = await openFd(filename, 'a+'); // create without truncating before the lock is ours
+      await closeFd(fd);
+      fd = await openFd(filename, 'r+');
     } catch (e) {
       throw new BlockError(`Could not create '${filename}': ${errnoText(e)}`);
     }
-    const st = await fh.stat({ bigint: true });
     let lock: WriteLock;
+    let st: BigIntStats;
     try {
+      st = batch ? fstatSync(fd, { bigint: true }) : ((await pFstat(fd, { bigint: true })) as BigIntStats);
       // Re-creating an image this process has open (convert src src) would destroy it.
       if (isOpenHere(st.dev, st.ino)) throw new BlockError(lockErrorText(filename));
       lock = WriteLock.acquire(st.dev, st.ino, filename);
     } catch (e) {
-      await fh.close();
+      await closeFd(fd);
       throw e;
     }
-    await fh.truncate(0);
-    return new HostFile(filename, fh, true, 0, lock, { dev: st.dev, ino: st.ino });
+    if (batch) ftruncateSync(fd, 0);
+    else await pTruncate(fd, 0);
+    return new HostFile(filename, fd, true, 0, lock, { dev: st.dev, ino: st.ino });
   }
 
   size(): number {
@@ -104,7 +145,7 @@ export class HostFile {
     if (want <= SYNC_IO_MAX) {
       try {
         while (done < want) {
-          const n = readSync(this.fh.fd, buf, done, want - done, offset + done);
+          const n = readSync(this.fd, buf, done, want - done, offset + done);
           if (n === 0) break;
           done += n;
         }
@@ -113,7 +154,12 @@ export class HostFile {
       }
     } else {
       while (done < want) {
-        const { bytesRead } = await this.fh.read(buf, done, want - done, offset + done);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await pRead(this.fd, buf, done, want - done, offset + done));
+        } catch (e) {
+          throw new BlockError(errnoText(e));
+        }
         if (bytesRead === 0) break;
         done += bytesRead;
       }
@@ -127,8 +173,8 @@ export class HostFile {
     while (done < buf.length) {
       let n: number;
       try {
-        if (sync) n = writeSync(this.fh.fd, buf, done, buf.length - done, offset + done);
-        else ({ bytesWritten: n } = await this.fh.write(buf, done, buf.length - done, offset + done));
+        if (sync) n = writeSync(this.fd, buf, done, buf.length - done, offset + done);
+        else ({ bytesWritten: n } = await pWrite(this.fd, buf, done, buf.length - done, offset + done));
       } catch (e) {
         throw new BlockError(errnoText(e));
       }
@@ -139,7 +185,8 @@ export class HostFile {
 
   async truncate(size: number): Promise<void> {
     try {
-      await this.fh.truncate(size);
+      if (batch) ftruncateSync(this.fd, size);
+      else await pTruncate(this.fd, size);
     } catch (e) {
       throw new BlockError(errnoText(e));
     }
@@ -148,18 +195,20 @@ export class HostFile {
 
   /** Flush barrier: data written so far reaches the disk before anything later. */
   async sync(): Promise<void> {
-    await this.fh.datasync();
+    if (!flushes) return;
+    if (batch) fdatasyncSync(this.fd);
+    else await pDatasync(this.fd);
   }
 
   /** Host bytes used: st_blocks * 512. */
   async allocatedSize(): Promise<number> {
-    const st = await this.fh.stat();
+    const st: Stats = batch ? fstatSync(this.fd) : await pFstat(this.fd);
     return st.blocks * 512;
   }
 
   async close(): Promise<void> {
     try {
-      await this.fh.close();
+      await closeFd(this.fd);
     } finally {
       this.lock?.release();
       noteOpen(this.id.dev, this.id.ino, -1);

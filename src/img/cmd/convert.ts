@@ -24,6 +24,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   let progress = false;
   let skipCreate = false;
   let quiet = false;
+  let cacheMode = 'unsafe';
   const ops = parseArgs(argv, ':hf:O:B:CcF:o:l:S:pt:T:qnm:WUr:', [
     { name: 'object', hasArg: 1, val: 'J' },
     { name: 'image-opts', hasArg: 0, val: 'I' },
@@ -53,6 +54,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       }
       case 'p': progress = true; break;
       case 'q': quiet = true; break;
+      case 't': cacheMode = a; break;
       case 'n': skipCreate = true; break;
       case 'm': {
         const n = /^[0-9]+$/.test(a) ? Number(a) : NaN;
@@ -72,8 +74,12 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (quiet) progress = false;
   const outputFormat = outFmt ?? 'raw';
   const block = await import('../../block/index.js');
-  // a batch copy overlaps nothing with its I/O: synchronous syscalls are cheapest
-  (await import('../../block/file.js')).setSyncIoMax(Infinity);
+  // A batch copy overlaps nothing with its I/O: synchronous syscalls are
+  // cheapest. Like qemu-img, the target's cache mode defaults to unsafe
+  // (flushes ignored); any other -t mode keeps them.
+  const file = await import('../../block/file.js');
+  file.setBatchMode(true);
+  file.setFlushes(cacheMode !== 'unsafe');
   if (wantsHelp(optList)) {
     const drv = block.getDriver(outputFormat);
     if (!drv) throw new ImgError(unknownFormat(outputFormat));
@@ -83,6 +89,15 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (ops.length < 2) throw new ImgError('Must specify image file name');
   const outName = ops[ops.length - 1]!;
   const srcNames = ops.slice(0, -1);
+  // Raw sources: skip holes like qemu-img does with SEEK_DATA. The lookup runs
+  // in a helper process, so it starts first and overlaps opening the images
+  // and creating the target (it declines cheaply for files without holes).
+  const { sparseExtents } = await import('../../util/extents.js');
+  const extentsP = srcNames.map((name) => {
+    const p = fmt === undefined || fmt === 'raw' ? sparseExtents(name) : Promise.resolve(null);
+    p.catch(() => { /* awaited below */ });
+    return p;
+  });
 
   const sources: BlockNode[] = [];
   let target: BlockNode | null = null;
@@ -96,14 +111,6 @@ export async function run(argv: string[], io: IO): Promise<number> {
       sources[0] = await loadSnapshot(sources[0]!, p);
     }
     const total = sources.reduce((a, n) => a + n.size(), 0);
-    // raw files: skip holes like qemu-img does with SEEK_DATA; the lookup runs
-    // in a helper process, started now so it overlaps creating the target
-    const { sparseExtents } = await import('../../util/extents.js');
-    const extentsP = sources.map((node) => {
-      const p = node.driver.name === 'raw' && !node.backing ? sparseExtents(node.filename) : Promise.resolve(null);
-      p.catch(() => { /* awaited below */ });
-      return p;
-    });
 
     const drv = block.getDriver(outputFormat);
     if (!drv) throw new ImgError(unknownFormat(outputFormat));
@@ -143,7 +150,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const copySources = await Promise.all(sources.map(async (node, i) => ({
       node,
       size: node.size(),
-      extents: await extentsP[i]!,
+      extents: node.driver.name === 'raw' && !node.backing ? await extentsP[i]! : null,
     })));
     await copyImage({
       sources: copySources,
@@ -166,5 +173,8 @@ export async function run(argv: string[], io: IO): Promise<number> {
     if (target) { try { await target.close(); } catch { /* reported below */ } }
     for (const s of sources) { try { await block.closeChain(s); } catch { /* read-only */ } }
     if (!ok && created) { try { await unlink(outName); } catch { /* already gone */ } }
+    // back to the defaults (the CLI exits next; in-process callers carry on)
+    file.setBatchMode(false);
+    file.setFlushes(true);
   }
 }

@@ -1224,6 +1224,20 @@ export class Cpu extends Protect implements FpuHost {
         const sz = (b & 1) === 0 ? 1 : osz;
         this.decodeModrm();
         const op = (this.modrm >> 3) & 7;
+        if (sz === 4 && this.modrm >= 0xc0 && op >= 4) {
+          // SHL/SHR/SAR of a 32-bit register (same results and lazy flags as shift())
+          const rm = this.modrm & 7;
+          const cnt = (b <= 0xc1 ? this.fetch8() : b <= 0xd1 ? 1 : r8[4]!) & 31;
+          if (cnt === 0) return;
+          const v = r[rm]!;
+          let res: number, cf: number, of: boolean;
+          if (op === 5) { res = v >>> cnt; cf = (v >>> (cnt - 1)) & 1; of = v < 0; }
+          else if (op === 7) { res = v >> cnt; cf = (v >> (cnt - 1)) & 1; of = false; }
+          else { res = v << cnt; cf = (v >>> (32 - cnt)) & 1; of = ((res >>> 31) ^ cf) !== 0; }
+          r[rm] = res;
+          this.shiftFlags(this.flags, cf, of, res | 0, 4);
+          return;
+        }
         let lin = 0, v: number;
         if (this.modrm >= 0xc0) v = this.getReg(this.modrm & 7, sz);
         else { lin = this.linW(this.eaSeg, this.ea, sz); v = this.rdLinW(lin, sz); }

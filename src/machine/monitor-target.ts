@@ -211,7 +211,18 @@ export class PcMonitorTarget implements MonitorTarget {
     return md?.node ? md.node.size() : null;
   }
 
-  chardevList(): { id: string; filename: string }[] { return this.opts.chardevs?.() ?? []; }
+  chardevList(): { id: string; filename: string }[] {
+    if (this.opts.chardevs !== undefined) return this.opts.chardevs();
+    // Default: QEMU's filename strings derived from the -chardev options.
+    return this.m.desc.chardevs.map((c) => {
+      const o = c.options;
+      let filename: string = c.backend;
+      if (c.backend === 'socket') filename = o['path'] !== undefined ? `unix:${o['path']}` : `tcp:${o['host'] ?? ''}:${o['port'] ?? ''}`;
+      if (c.backend === 'socket' && o['server'] === 'on') filename = `disconnected:${filename},server=on`;
+      else if (c.backend === 'file') filename = o['path'] ?? 'file';
+      return { id: c.id, filename };
+    });
+  }
 
   /** Report a guest I/O error to QMP clients (for the block layer / IDE to call). */
   blockIoError(device: string, operation: 'read' | 'write', action: 'report' | 'ignore' | 'stop', reason: string, nospace = false): void {
@@ -344,8 +355,11 @@ export class PcMonitorTarget implements MonitorTarget {
   log(items: string): void {
     const list = items.split(',');
     for (const i of list) if (!LOG_ITEMS.some(([n]) => n === i)) throw new MonitorError(`unknown log item ${i}`);
-    if (this.opts.setLog === undefined) throw new Error('logging is not available');
-    this.opts.setLog(list.includes('none') ? [] : list);
+    const on = list.includes('none') ? [] : list;
+    if (this.opts.setLog !== undefined) { this.opts.setLog(on); return; }
+    // Default: switch the CPU's trace points (their lines go to the CPU's trace.log sink).
+    const t = this.m.cpu.trace;
+    t.inAsm = on.includes('in_asm'); t.int = on.includes('int'); t.cpu = on.includes('cpu'); t.exec = on.includes('exec');
   }
 
   logItems(): string {
@@ -357,7 +371,7 @@ export class PcMonitorTarget implements MonitorTarget {
     const m = this.m;
     switch (what) {
       case 'cpus': return `* CPU #0: thread_id=${process.pid}\n`;
-      case 'chardev': return (this.opts.chardevs?.() ?? []).map((c) => `${c.id}: filename=${c.filename}\n`).join('');
+      case 'chardev': return this.chardevList().map((c) => `${c.id}: filename=${c.filename}\n`).join('');
       case 'vnc': return (this.opts.vncInfo?.() ?? 'None') + '\n';
       case 'mice': return '* Mouse #2: QEMU PS/2 Mouse\n';
       case 'network': return m.desc.nics.length === 0 && m.desc.netdevs.length === 0 ? '' : 'network devices are not emulated yet\n';

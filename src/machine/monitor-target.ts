@@ -164,6 +164,11 @@ export class PcMonitorTarget implements MonitorTarget {
     }
   }
 
+  codeIs32(): boolean {
+    const cpu = this.m.cpu;
+    return (cpu.cr0 & 1) !== 0 && (cpu.eflags & 0x20000) === 0 && (cpu.segAR[1]! & 0x4000) !== 0;
+  }
+
   readMemory(addr: number, len: number, physical: boolean): Uint8Array | null {
     const mem = this.m.mem;
     if (!physical) return readLinear(this.m.cpu, mem, addr, len);

@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import type { CharBackend } from '../chardev/types.js';
 import { evalExpr, ExprError, type RegisterLookup } from './expr.js';
 import { FormatMemory, FormatError, formatPrint, memoryDump } from './memdump.js';
+import { insnLength } from './insn-length.js';
 
 /** QMP's RunState names (the ones this machine can be in). */
 export type RunState = 'running' | 'paused' | 'prelaunch' | 'shutdown' | 'debug' | 'internal-error';
@@ -49,6 +50,8 @@ export interface MonitorTarget {
   blockDevices?(): BlockDeviceInfo[];
   /** CPU register by monitor name ($eax, $pc, $cs...), sign-extended as QEMU's target_long; undefined if unknown. */
   register?(name: string): bigint | undefined;
+  /** True when CS is a 32-bit code segment (x/i without a size decodes with it). */
+  codeIs32?(): boolean;
   /** Read guest memory: linear (through paging, without side effects) or physical; null if not accessible. */
   readMemory?(addr: number, len: number, physical: boolean): Uint8Array | null;
   /** Text of `info <what>` for machine-specific subcommands (pic, irq, mtree, qtree, tlb, mem, roms, chardev, cpus, network, vnc, mice); undefined = not known. */
@@ -145,12 +148,15 @@ export function monitorCommands(t: MonitorTarget, fmt = new FormatMemory()): Com
     const read = need(t.readMemory?.bind(t), what);
     const addr = Number(BigInt.asUintN(physical ? 53 : 32, values[0]!));
     if (f.format === 'i') {
-      // No disassembler yet: one line per requested instruction with the bytes at that address.
-      const bytes = read(addr, f.count * 8, physical);
-      if (bytes === null) { out(`${addr.toString(16).padStart(physical ? 16 : 8, '0')}: Cannot access memory\n`); return; }
+      // No disassembler yet: one line per instruction with its bytes (lengths decoded as the CPU would).
+      const code32 = f.size === 4 ? true : f.size === 2 ? false : t.codeIs32?.() ?? false;
+      let a = addr;
       for (let i = 0; i < f.count; i++) {
-        const b = Array.from(bytes.subarray(i * 8, i * 8 + 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
-        out(`0x${(addr + i * 8).toString(16).padStart(8, '0')}:  ${b}\n`);
+        const bytes = read(a, 16, physical) ?? read(a, 1, physical);
+        if (bytes === null) { out(`0x${a.toString(16).padStart(8, '0')}: Cannot access memory\n`); return; }
+        const n = insnLength(bytes, code32) || 1;
+        out(`0x${a.toString(16).padStart(8, '0')}:  ${Array.from(bytes.subarray(0, n), (x) => x.toString(16).padStart(2, '0')).join(' ')}\n`);
+        a += n;
       }
       return;
     }

@@ -11,7 +11,10 @@ export const WINDOW = 8 * 1024 * 1024;
 
 /** Optional capability of a format node: write one guest cluster compressed. */
 export interface CompressWriter {
-  writeCompressed(offset: number, data: Uint8Array): Promise<void>;
+  /** `precompressed`: the result of compressForWrite for this data (null = incompressible). */
+  writeCompressed(offset: number, data: Uint8Array, precompressed?: Uint8Array | null): Promise<void>;
+  /** Compress a cluster as writeCompressed would, possibly on another thread. */
+  compressForWrite?(data: Uint8Array): Promise<Uint8Array | null>;
 }
 
 export function canCompress(n: BlockNode): n is BlockNode & CompressWriter {
@@ -255,6 +258,7 @@ export async function copyImage(plan: CopyPlan): Promise<void> {
         const to = Math.min(w.len, j * g);
         if (k === KIND_DATA) {
           if (compressor) {
+            const clusters: Uint8Array[] = [];
             for (let c = i; c < j; c++) {
               const cf = c * g;
               const ct = Math.min(w.len, cf + g);
@@ -264,7 +268,20 @@ export async function copyImage(plan: CopyPlan): Promise<void> {
                 padded.set(data);
                 data = padded;
               }
-              await compressor.writeCompressed(w.tgtOff + cf, data);
+              clusters.push(data);
+            }
+            // compress the run's clusters in parallel (thread pool), write them in order
+            const packed = compressor.compressForWrite
+              ? clusters.map((d) => {
+                const p = compressor.compressForWrite!(d);
+                p.catch(() => { /* awaited below */ });
+                return p;
+              })
+              : null;
+            for (let c = 0; c < clusters.length; c++) {
+              const off = w.tgtOff + (i + c) * g;
+              if (packed) await compressor.writeCompressed(off, clusters[c]!, await packed[c]!);
+              else await compressor.writeCompressed(off, clusters[c]!);
             }
           } else {
             await target.write(w.tgtOff + from, buf!.subarray(from, to));

@@ -17,7 +17,7 @@ import {
   INCOMPAT_DIRTY, INCOMPAT_EXTL2, INCOMPAT_DATA_FILE, COMPAT_LAZY_REFCOUNTS, AUTOCLEAR_DATA_FILE_RAW, INCOMPAT_CORRUPT, AUTOCLEAR_BITMAPS,
 } from './header.js';
 import { Refcounts } from './refcount.js';
-import { decompressCluster, compressCluster, initZstd } from './compress.js';
+import { decompressCluster, compressCluster, compressClusterAsync, initZstd } from './compress.js';
 import type { Qcow2Snapshot } from './snapshot-table.js';
 
 export const KIND_UNALLOC = 0;
@@ -700,12 +700,23 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
     this.setEntry(t, i, hi, lo, (zeroBits | mask) >>> 0, (allocBits & ~mask) >>> 0);
   }
 
+  /** Compress one whole cluster the way writeCompressed would (may run off the main thread). */
+  async compressForWrite(data: Uint8Array): Promise<Uint8Array | null> {
+    if (this.h.compressionType === 1) await initZstd();
+    let full = data;
+    if (data.length < this.cs) {
+      full = new Uint8Array(this.cs);
+      full.set(data);
+    }
+    return compressClusterAsync(this.h.compressionType, full);
+  }
+
   /**
    * Write one whole guest cluster compressed (convert -c). Falls back to a
    * normal write when compression does not shrink it; all-zero clusters are
    * skipped when they already read as zeros.
    */
-  writeCompressed(offset: number, data: Uint8Array): Promise<void> {
+  writeCompressed(offset: number, data: Uint8Array, precompressed?: Uint8Array | null): Promise<void> {
     return this.serialize(async () => {
       const cs = this.cs;
       if (offset % cs !== 0 || (data.length !== cs && offset + data.length !== this.h.size)) {
@@ -718,8 +729,12 @@ export class Qcow2Node implements BlockNode, SnapshotCapable, Checkable, Resizab
         full = new Uint8Array(cs);
         full.set(data);
       }
-      if (this.h.compressionType === 1) await initZstd();
-      const packed = compressCluster(this.h.compressionType, full);
+      let packed: Uint8Array | null;
+      if (precompressed !== undefined) packed = precompressed;
+      else {
+        if (this.h.compressionType === 1) await initZstd();
+        packed = compressCluster(this.h.compressionType, full);
+      }
       if (!packed) {
         await this.writeInCluster(offset, data);
         return;

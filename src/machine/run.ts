@@ -8,9 +8,11 @@ import type { MachineDescription } from '../cli/machine-description.js';
 import { createChardev, isMux, type ChardevSpec } from '../chardev/index.js';
 import type { MuxChar } from '../chardev/mux.js';
 import type { CharBackend } from '../chardev/types.js';
-import { HumanMonitor, type MonitorTarget } from '../monitor/hmp.js';
+import { HumanMonitor } from '../monitor/hmp.js';
+import { QmpServer } from '../monitor/qmp.js';
+import { NullChar } from '../chardev/types.js';
 import { VgaRenderer } from '../devices/vga/render.js';
-import { screendump } from '../display/screendump.js';
+import { PcMonitorTarget } from './monitor-target.js';
 import { PcMachine } from './pc.js';
 import type { VncServer } from '../display/vnc/server.js';
 import { StatusLine } from './status-line.js';
@@ -48,31 +50,6 @@ export async function runMachine(desc: MachineDescription): Promise<number> {
     machine = await PcMachine.create(desc, { chardev, log: (m) => { status.clear(); process.stderr.write(`${m}\n`); } });
     const m = machine;
     const renderer = m.vga ? new VgaRenderer(m.vga) : null;
-    let paused = desc.flags.startPaused;
-    const target: MonitorTarget = {
-      status: () => (paused ? 'paused' : 'running'),
-      stop: () => { paused = true; m.loop.pause(); },
-      cont: () => { paused = false; m.loop.resume(); },
-      quit: () => quit(),
-      systemReset: () => m.reset(),
-      systemPowerdown: () => m.powerButton(),
-      registers: () => m.cpu.dumpRegs(),
-      blockInfo: () => m.drives.map((d) => `${d.info.id}: ${d.info.file} (${d.info.format ?? 'raw'}${d.info.readonly ? ', read-only' : ''})`),
-      screendump: (file, format) => {
-        if (renderer === null) throw new Error('no display device to take a screendump of');
-        renderer.update();
-        screendump(renderer, file, format);
-      },
-      version: () => `${QEMU_COMPAT_VERSION} (qemu-ts)`,
-    };
-    for (const mon of desc.monitor) {
-      const chr = chardev(mon.chardev);
-      if (chr === null) throw new Error(`-monitor: chardev '${mon.chardev}' not found`);
-      if (mon.mode !== 'readline') throw new Error('-qmp / mode=control: QMP is not supported yet');
-      new HumanMonitor(chr, target);
-    }
-    if (desc.qmp.length > 0) throw new Error('-qmp: QMP is not supported yet');
-
     let vnc: VncServer | null = null;
     if (desc.display.vnc !== null) {
       if (renderer === null) throw new Error('-vnc: the machine has no display device (-vga none)');
@@ -85,12 +62,32 @@ export async function runMachine(desc: MachineDescription): Promise<number> {
       closers.push(() => v.close());
     }
 
+    const target = new PcMonitorTarget(m, {
+      version: `${QEMU_COMPAT_VERSION} (qemu-ts)`,
+      quit: (r) => m.stop(r),
+      vncInfo: () => vnc?.info() ?? 'None',
+      vncPassword: (p) => { if (vnc === null) throw new Error('Could not set password'); vnc.setPassword(p); },
+    });
+    closers.push(() => target.close());
+    const hmpForQmp = new HumanMonitor(new NullChar(), target, false);
+    for (const mon of [...desc.monitor, ...desc.qmp]) {
+      const chr = chardev(mon.chardev);
+      if (chr === null) throw new Error(`-monitor: chardev '${mon.chardev}' not found`);
+      if (mon.mode === 'readline') new HumanMonitor(chr, target);
+      else {
+        const q = new QmpServer(chr, target, { hmp: (l) => hmpForQmp.run(l), pretty: mon.pretty });
+        closers.push(async () => q.close());
+      }
+    }
+    if (desc.gdb !== null) await target.startGdb(desc.gdb);
+
     const onSignal = (sig: NodeJS.Signals) => quit(`terminating on signal ${sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1}`);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onSignal);
     m.loop.onHeartbeat = (insns, ns) => status.heartbeat(insns, ns);
     const reason = await m.run();
+    target.machineStopped(reason);
     process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); process.off('SIGHUP', onSignal);
     status.clear();
     if (reason.kind === 'quit' && reason.message) process.stderr.write(`${PROG}: ${reason.message}\n`);

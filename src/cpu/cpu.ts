@@ -1612,6 +1612,12 @@ export class Cpu extends Protect implements FpuHost {
       case 0x06: this.privCheck(); this.cr0 &= ~CR0_TS; return; // CLTS
       case 0x08: case 0x09: this.privCheck(); return; // INVD / WBINVD
       case 0x0b: this.fault(EX_UD); return; // UD2
+      case 0x77: // EMMS. MMX is not advertised, but every model we present (P5 MMX onwards, AMD K7/K8) has it,
+        // and Linux's AMD FXSAVE-leak workaround executes it; its effect is on the x87 tag word only.
+        if (this.fpu === null || this.fpu.emms === undefined || (this.cr0 & CR0_EM) !== 0) this.fault(EX_UD);
+        if ((this.cr0 & CR0_TS) !== 0) this.fault(EX_NM);
+        this.fpu!.emms!();
+        return;
       case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
         this.decodeModrm(); return; // prefetch hints / multi-byte NOP
       case 0x20: case 0x22: { // MOV r32, CRn / MOV CRn, r32

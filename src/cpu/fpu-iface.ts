@@ -15,6 +15,8 @@ export interface FpuLike {
   setInstructionPointer(cs: number, eip: number, ds: number, dataLin: number, opcode11: number, dataOff?: number): void;
   readonly pendingException: boolean;
   statusWord(): number;
+  /** EMMS: tag every register empty. */
+  emms?(): void;
   fxsave(lin: number, mode: number): void;
   fxrstor(lin: number, mode: number): void;
   saveState(): unknown;

@@ -200,6 +200,22 @@ describe('CPU core contract', () => {
   });
 });
 
+describe('EMMS', () => {
+  it('tags every x87 register empty (tag word FFFFh), leaving TOP alone; #UD without an FPU', () => {
+    const { cpu, mem } = machine(asm('fninit\nfld1\nfnstenv [0x3000]\nemms\nfnstenv [0x3020]\nhlt'));
+    cpu.run(20);
+    const tw = (a: number) => mem.mem[a + 4]! | (mem.mem[a + 5]! << 8);
+    const top = (a: number) => ((mem.mem[a + 2]! | (mem.mem[a + 3]! << 8)) >> 11) & 7;
+    expect(tw(0x3000)).toBe(0x3fff); // ST0 (physical 7) holds 1.0: valid
+    expect(tw(0x3020)).toBe(0xffff);
+    expect(top(0x3020)).toBe(top(0x3000));
+    const n = machine(asm('emms\nhlt'), MODELS['i486-nofpu']);
+    ivt(n.mem, 6, 0x2000); n.mem.mem[0x2000] = 0xf4;
+    n.cpu.run(10);
+    expect(n.cpu.lastVector).toBe(6);
+  });
+});
+
 describe('x87 error reporting with CR0.NE = 0', () => {
   it('asserts FERR# (IRQ 13 path) at the next waiting instruction and drops it after FNCLEX', () => {
     const { cpu } = machine(asm('fninit\nfldcw [cw]\nfld1\nfldz\nfdivp st1,st0\nfld1\nfnclex\nfld1\nhlt\ncw: dw 0x037b'));

@@ -91,6 +91,9 @@ export class Fpu {
   statusWord(): number { return ((this.sw & ~0x3800) | (this.top << 11)) & 0xffff; }
 
   /** Tag word (2 bits per physical register) computed from the contents. */
+  /** EMMS (0F 77): every register tagged empty (the tag word becomes FFFFh); TOP is unchanged. */
+  emms(): void { this.tags.fill(TAG_EMPTY); }
+
   tagWord(): number {
     let tw = 0;
     for (let i = 0; i < 8; i++) tw |= this.tags[i] << (2 * i);

@@ -43,11 +43,16 @@ describe('main', () => {
     expect(r.err).toBe('qemu-ts-system-x86_64: -localtime: warning: deprecated option (not in current QEMU); use -rtc base=localtime\n');
   });
 
-  it('without -dump-machine: validated, then a one-line "core not available" error, exit 1', async () => {
-    const r = await runMain(['-nodefaults']);
-    expect(r.code).toBe(1);
-    expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/emulation core is not available/);
+  it('without -dump-machine the machine runs: a firmware that writes to isa-debug-exit ends it with (v << 1) | 1', async () => {
+    // A 64 KiB "BIOS": at the reset vector F000:FFF0, mov al,0x10 / out 0xf4,al / hlt.
+    const rom = new Uint8Array(65536).fill(0xf4);
+    rom.set([0xb0, 0x10, 0xe6, 0xf4, 0xf4], 0xfff0);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${dir}/exit.rom`, rom);
+    const r = await runMain(['-nodefaults', '-display', 'none', '-bios', `${dir}/exit.rom`,
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x4']);
+    expect(r.code).toBe((0x10 << 1) | 1);
+    expect(r.out).toBe('');
   });
 
   it('-version and -M help print to stdout and exit 0', async () => {

@@ -74,12 +74,6 @@ export async function run(argv: string[], io: IO): Promise<number> {
   if (quiet) progress = false;
   const outputFormat = outFmt ?? 'raw';
   const block = await import('../../block/index.js');
-  // A batch copy overlaps nothing with its I/O: synchronous syscalls are
-  // cheapest. Like qemu-img, the target's cache mode defaults to unsafe
-  // (flushes ignored); any other -t mode keeps them.
-  const file = await import('../../block/file.js');
-  file.setBatchMode(true);
-  file.setFlushes(cacheMode !== 'unsafe');
   if (wantsHelp(optList)) {
     const drv = block.getDriver(outputFormat);
     if (!drv) throw new ImgError(unknownFormat(outputFormat));
@@ -103,6 +97,12 @@ export async function run(argv: string[], io: IO): Promise<number> {
   let target: BlockNode | null = null;
   let created = false;
   let ok = false;
+  // A batch copy overlaps nothing with its I/O: synchronous syscalls are
+  // cheapest. Like qemu-img, the target's cache mode defaults to unsafe
+  // (flushes ignored); any other -t mode keeps them.
+  const file = await import('../../block/file.js');
+  file.setBatchMode(true);
+  file.setFlushes(cacheMode !== 'unsafe');
   try {
     for (const s of srcNames) sources.push(await block.openImage(s, { readOnly: true, format: fmt }));
     if (snapshotParam !== undefined) {

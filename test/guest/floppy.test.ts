@@ -15,8 +15,10 @@ async function sequence(s: GuestConsole, machine: string, t: number): Promise<vo
   await s.expect('qemu-ts floppy: boot sector running, BIOS boot drive 00\r\n', t);
   await s.expect('qemu-ts floppy: sector 2 read through INT 13h\r\n', t);
   if (machine === 'pc') {
+    // Exiting with status 0 is the proof of the ACPI power-off (a halted guest never exits).
+    // Real QEMU acts on the power-off request asynchronously, so the program may print its
+    // "halted" line before QEMU stops: the text itself is not checked.
     expect(await s.waitExit(t)).toBe(0);
-    expect(s.output).not.toContain('halted');
   } else {
     await s.expect('no ACPI power-off, halted', t);
   }

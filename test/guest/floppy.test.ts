@@ -26,10 +26,12 @@ async function sequence(s: GuestConsole, machine: string, t: number): Promise<vo
 
 describe.skipIf(!existsSync(QEMU))('boot floppy on real QEMU (oracle)', () => {
   for (const machine of ['pc', 'isapc']) {
-    it(`${machine}: boots, reads sector 2, powers off or halts`, async () => {
+    // Oracle side only: one retry, because once in a loaded CI run real QEMU's isapc floppy boot
+    // printed nothing within 20 s (seen once in ~10 runs; under investigation, see docs/guests.md).
+    it(`${machine}: boots, reads sector 2, powers off or halts`, { retry: 1, timeout: 120_000 }, async () => {
       const s = SerialSession.spawn(QEMU, args(machine, floppyGuest()));
-      try { await sequence(s, machine, 20_000); } finally { s.kill(); }
-    }, 60_000);
+      try { await sequence(s, machine, 45_000); } finally { s.kill(); }
+    });
   }
 });
 
